@@ -1,0 +1,11 @@
+//! The signpad signature package: an open format that any third party can verify
+//! with stock OpenSSL.
+//!
+//! This crate builds, parses and verifies the detached CMS SignedData of a
+//! signing ceremony, encodes and decodes the ISO/IEC 19794-7 signature
+//! time-series record, and seals the biometric envelope to the escrow
+//! certificate. It is pure: it never does I/O, never reads a clock on its own
+//! (times are passed in) and never holds a private key of the pad (signing goes
+//! through the [`signer::PackageSigner`] trait).
+
+pub mod signer;
