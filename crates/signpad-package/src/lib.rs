@@ -8,4 +8,5 @@
 //! (times are passed in) and never holds a private key of the pad (signing goes
 //! through the [`signer::PackageSigner`] trait).
 
+pub mod oids;
 pub mod signer;

@@ -103,8 +103,7 @@ impl DocumentDigest {
 
     /// Parses a hex digest for the given algorithm.
     pub fn from_hex(algorithm: DigestAlgorithm, hex_text: &str) -> Result<Self, DigestError> {
-        let bytes =
-            hex::decode(hex_text.trim()).map_err(|e| DigestError::NotHex(e.to_string()))?;
+        let bytes = hex::decode(hex_text.trim()).map_err(|e| DigestError::NotHex(e.to_string()))?;
         Self::new(algorithm, bytes)
     }
 

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 /// Errors in identifiers read from outside.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum IdError {
-    #[error("session id \"{0}\" is not a UUID (expected e.g. 0f8fad5b-d9cb-469f-a165-70867728950e)")]
+    #[error(
+        "session id \"{0}\" is not a UUID (expected e.g. 0f8fad5b-d9cb-469f-a165-70867728950e)"
+    )]
     BadSessionId(String),
     #[error("pad serial \"{0}\" is invalid: use 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'")]
     BadPadSerial(String),
