@@ -1,0 +1,1 @@
+//! signpad-keyd (work in progress).
