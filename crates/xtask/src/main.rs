@@ -1,1 +1,48 @@
-fn main() {}
+//! Developer tasks of the signpad workspace, run as `cargo xtask <task>`.
+//!
+//! `demo` runs a whole signing ceremony on a local pad stack and leaves the
+//! results in `demo-out/`; `test` installs what the tests need and runs every
+//! check CI runs. Both install missing Debian packages with `apt-get`.
+
+mod apt;
+mod demo;
+mod run;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", about = "signpad developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand, Debug)]
+enum Task {
+    /// Run a whole signing ceremony locally and write the results to demo-out/.
+    Demo {
+        /// Output directory.
+        #[arg(long, default_value = "demo-out")]
+        out: std::path::PathBuf,
+    },
+    /// Install test dependencies, then run fmt check, clippy and all tests.
+    Test {
+        /// Skip `cargo fmt --check` and clippy (tests only).
+        #[arg(long)]
+        no_lint: bool,
+    },
+    /// Install the Debian packages the demo and the tests need, and nothing else.
+    Deps,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let root = run::workspace_root()?;
+    std::env::set_current_dir(&root)?;
+    match cli.task {
+        Task::Demo { out } => demo::run(&root, &out),
+        Task::Test { no_lint } => test::run(no_lint),
+        Task::Deps => apt::ensure(apt::ALL_PACKAGES),
+    }
+}
