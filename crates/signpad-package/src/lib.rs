@@ -8,5 +8,21 @@
 //! (times are passed in) and never holds a private key of the pad (signing goes
 //! through the [`signer::PackageSigner`] trait).
 
+pub mod algorithm;
+pub mod build;
+pub mod ceremony;
+pub mod dev;
+pub mod error;
+pub mod limits;
 pub mod oids;
+pub mod package;
 pub mod signer;
+pub mod timestamp;
+pub mod verify;
+
+pub use build::{add_timestamp_token, build_package, PackageContents};
+pub use ceremony::{AuthFactor, AuthFactorUse, CaptureStatistics, CeremonyError, CeremonyRecord};
+pub use error::{BuildError, FailureKind, PackageError, TimestampError, VerifyError};
+pub use limits::Limits;
+pub use package::{Package, PackageSummary, SignatureImageDigest};
+pub use verify::{verify, DocumentRef, RevocationStatus, TrustAnchors, VerifiedPackage, Verifier};
