@@ -1,0 +1,1 @@
+//! `org.signpad.Keys1`.
