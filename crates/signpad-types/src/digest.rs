@@ -49,6 +49,28 @@ impl DigestAlgorithm {
             Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
         }
     }
+
+    /// Hashes everything `reader` yields, in blocks, so that a large
+    /// document is never held in memory whole.
+    pub fn hash_reader(self, mut reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+        fn run<D: sha2::Digest>(
+            mut hasher: D,
+            reader: &mut impl std::io::Read,
+        ) -> std::io::Result<Vec<u8>> {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match reader.read(&mut buf)? {
+                    0 => return Ok(hasher.finalize().to_vec()),
+                    n => hasher.update(&buf[..n]),
+                }
+            }
+        }
+        match self {
+            Self::Sha256 => run(sha2::Sha256::new(), &mut reader),
+            Self::Sha384 => run(sha2::Sha384::new(), &mut reader),
+            Self::Sha512 => run(sha2::Sha512::new(), &mut reader),
+        }
+    }
 }
 
 impl std::fmt::Display for DigestAlgorithm {
@@ -160,6 +182,18 @@ mod tests {
                 actual: 32
             }
         );
+    }
+
+    #[test]
+    fn streamed_hash_equals_one_shot_hash() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        for alg in [
+            DigestAlgorithm::Sha256,
+            DigestAlgorithm::Sha384,
+            DigestAlgorithm::Sha512,
+        ] {
+            assert_eq!(alg.hash_reader(&data[..]).unwrap(), alg.hash(&data));
+        }
     }
 
     #[test]

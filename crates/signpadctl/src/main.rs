@@ -1,1 +1,123 @@
-fn main() {}
+//! `signpadctl`: the command line of hosts, administrators and examiners.
+//!
+//! Thin: it parses arguments, reads files and calls the signpad libraries.
+//! Exit codes: 0 success (for `verify`: the package is valid), 1 the package
+//! is invalid, 2 bad command line, 3 could not check (unreadable input,
+//! missing file, unsupported data).
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "signpadctl",
+    version,
+    about = "signpad host, admin and examiner tool"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify a signature package against the document it signs.
+    Verify {
+        /// The signed document (the exact bytes the host hashed).
+        #[arg(long)]
+        document: PathBuf,
+        /// The signature package (DER CMS SignedData).
+        #[arg(long)]
+        package: PathBuf,
+        /// Trusted root certificate(s), PEM or DER.
+        #[arg(long)]
+        ca: PathBuf,
+        /// Certificate revocation list(s) of the issuing CA(s), PEM or DER.
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what a package contains, without checking trust.
+    Inspect {
+        #[arg(long)]
+        package: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decrypt the biometric record of a package with the escrow key.
+    DecryptBiometric {
+        #[arg(long)]
+        package: PathBuf,
+        /// The escrow private key (PEM, PKCS#8 or PKCS#1).
+        #[arg(long)]
+        key: PathBuf,
+        /// Check that the record is bound to this document.
+        #[arg(long)]
+        document: Option<PathBuf>,
+        /// Where to write the ISO/IEC 19794-7 record.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Render an ISO/IEC 19794-7 record as an image.
+    Render {
+        #[arg(long)]
+        iso: PathBuf,
+        #[arg(long)]
+        png: Option<PathBuf>,
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        /// Width of the PNG in pixels.
+        #[arg(long, default_value_t = 800)]
+        width: u32,
+    },
+    /// Development tools (not for production pads).
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum DevCommand {
+    /// Make a package with a software key from a PEM file and a recorded pen
+    /// trace, as a pad would with its TPM key. For development and demos only.
+    Sign(commands::dev_sign::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify {
+            document,
+            package,
+            ca,
+            crl,
+            json,
+        } => commands::verify::run(&document, &package, &ca, &crl, json),
+        Command::Inspect { package, json } => commands::inspect::run(&package, json),
+        Command::DecryptBiometric {
+            package,
+            key,
+            document,
+            out,
+        } => commands::biometric::run(&package, &key, document.as_deref(), &out),
+        Command::Render {
+            iso,
+            png,
+            svg,
+            width,
+        } => commands::render::run(&iso, png.as_deref(), svg.as_deref(), width),
+        Command::Dev(DevCommand::Sign(args)) => commands::dev_sign::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("signpadctl: {err:#}");
+            commands::exit(commands::EXIT_COULD_NOT_CHECK)
+        }
+    }
+}
