@@ -5,6 +5,8 @@
 //!   string is what daemons under test put in their config.
 //! - [`DbusDaemon`]: a private `dbus-daemon` on a unix socket with EXTERNAL
 //!   auth and a permissive policy; its address replaces the system bus.
+//! - [`DemoPki`]: a CA, pad and escrow certificates and CRLs made with the
+//!   real `openssl` command line.
 //!
 //! This crate never pretends to be a TPM or a bus: when `swtpm` or
 //! `dbus-daemon` is missing, starting fails with an error that names the
@@ -12,10 +14,12 @@
 //! dependency of a daemon.
 
 mod dbus;
+mod pki;
 mod ports;
 mod swtpm;
 
 pub use dbus::DbusDaemon;
+pub use pki::DemoPki;
 pub use swtpm::Swtpm;
 
 use std::path::PathBuf;

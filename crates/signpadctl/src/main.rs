@@ -49,6 +49,10 @@ enum Command {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+        /// Also write the biometric envelope (DER CMS EnvelopedData) to this
+        /// file, e.g. for `openssl cms -decrypt`.
+        #[arg(long)]
+        envelope_out: Option<PathBuf>,
     },
     /// Decrypt the biometric record of a package with the escrow key.
     DecryptBiometric {
@@ -98,7 +102,11 @@ fn main() -> ExitCode {
             crl,
             json,
         } => commands::verify::run(&document, &package, &ca, &crl, json),
-        Command::Inspect { package, json } => commands::inspect::run(&package, json),
+        Command::Inspect {
+            package,
+            json,
+            envelope_out,
+        } => commands::inspect::run(&package, json, envelope_out.as_deref()),
         Command::DecryptBiometric {
             package,
             key,

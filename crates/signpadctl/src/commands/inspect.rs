@@ -1,12 +1,12 @@
 //! `signpadctl inspect`: what a package contains, without checking trust.
 
-use super::{exit, read_limited, EXIT_INVALID, EXIT_OK};
+use super::{exit, read_limited, write_atomic, EXIT_INVALID, EXIT_OK};
 use anyhow::Result;
 use signpad_package::{Limits, Package};
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(package: &Path, json: bool) -> Result<ExitCode> {
+pub fn run(package: &Path, json: bool, envelope_out: Option<&Path>) -> Result<ExitCode> {
     let limits = Limits::default();
     let der = read_limited(package, "package", limits.max_package_bytes as u64)?;
     let parsed = match Package::parse(&der, &limits) {
@@ -16,6 +16,9 @@ pub fn run(package: &Path, json: bool) -> Result<ExitCode> {
             return Ok(exit(EXIT_INVALID));
         }
     };
+    if let Some(path) = envelope_out {
+        write_atomic(path, parsed.biometric_envelope())?;
+    }
     let summary = parsed.summary();
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
