@@ -5,9 +5,11 @@
 //! check CI runs. Both install missing Debian packages with `apt-get`.
 
 mod apt;
+mod cross;
 mod demo;
 mod run;
 mod test;
+mod yocto;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +36,13 @@ enum Task {
     },
     /// Install the Debian packages the demo and the tests need, and nothing else.
     Deps,
+    /// Yocto layer: regenerate signpad-crates.inc, or check the layer.
+    Yocto {
+        #[command(subcommand)]
+        task: yocto::YoctoTask,
+    },
+    /// Build the pad binaries for aarch64 and report their sizes.
+    Cross,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +53,7 @@ fn main() -> anyhow::Result<()> {
         Task::Demo { out } => demo::run(&root, &out),
         Task::Test { no_lint } => test::run(no_lint),
         Task::Deps => apt::ensure(apt::ALL_PACKAGES),
+        Task::Yocto { task } => yocto::run(&root, &task),
+        Task::Cross => cross::run(&root),
     }
 }
