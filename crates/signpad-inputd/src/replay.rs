@@ -30,6 +30,9 @@ pub enum TraceEnd {
     /// The device vanished where the recording stops (a pen unplugged
     /// mid-stroke).
     DeviceLost,
+    /// The device stays attached and silent (the pen put down): the source
+    /// waits until it is stopped, like an idle live device.
+    Hold,
 }
 
 /// Events handed out in a row in [`Pace::Fast`] before letting other tasks
@@ -59,8 +62,7 @@ impl ReplaySource {
         }
     }
 
-    /// Reports [`SourceItem::Lost`] instead of [`SourceItem::End`] when the
-    /// trace runs out.
+    /// What the end of the trace means (default [`TraceEnd::End`]).
     pub fn ending_with(mut self, end: TraceEnd) -> Self {
         self.end = end;
         self
@@ -91,6 +93,7 @@ impl EventSource for ReplaySource {
             return match self.end {
                 TraceEnd::End => SourceItem::End,
                 TraceEnd::DeviceLost => SourceItem::Lost("replayed device removed".into()),
+                TraceEnd::Hold => std::future::pending().await,
             };
         };
         match self.pace {
