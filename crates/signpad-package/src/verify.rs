@@ -135,7 +135,7 @@ fn is_ca(cert: &Certificate) -> bool {
         .flatten()
         .map(|(_, bc)| bc.ca)
         .unwrap_or(false);
-    let ku_ok = key_usage(cert).map_or(true, |ku| ku.0.contains(KeyUsages::KeyCertSign));
+    let ku_ok = key_usage(cert).is_none_or(|ku| ku.0.contains(KeyUsages::KeyCertSign));
     bc && ku_ok
 }
 
