@@ -37,10 +37,10 @@ inherit cargo cargo-update-recipe-crates externalsrc systemd useradd
 
 # Packages built for the pad, one per daemon plus the CLI. The workspace also
 # holds libraries and the xtask developer tool, which are never installed.
-# In the workspace today: signpadctl has its binary; signpad-keyd and
-# signpad-inputd have their libraries and are getting their binaries;
-# signpadd, signpad-ui and signpad-netd are designed (docs/architecture.md)
-# but not written yet, so this recipe builds once all five exist.
+# In the workspace today: signpad-keyd, signpad-inputd and signpadctl have
+# their binaries; signpadd, signpad-ui and signpad-netd are designed
+# (docs/architecture.md) but not written yet, so this recipe builds once they
+# exist.
 SIGNPAD_DAEMONS = "signpad-keyd signpad-inputd signpadd signpad-ui signpad-netd"
 SIGNPAD_BINARIES = "${SIGNPAD_DAEMONS} signpadctl"
 CARGO_BUILD_FLAGS += "${@' '.join('-p ' + b for b in d.getVar('SIGNPAD_BINARIES').split())} --bins"
