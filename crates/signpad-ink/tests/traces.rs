@@ -18,20 +18,24 @@ const EXPECTED: [(&str, usize, (u64, u64), bool); 4] = [
 ];
 
 #[test]
-fn every_trace_in_tests_data_is_known_and_parses() {
+fn every_trace_in_tests_data_parses() {
+    // Other crates keep their own traces here too (e.g. devices that are not
+    // pens): those must parse; the signatures listed in EXPECTED must also
+    // replay into samples.
     let mut seen = Vec::new();
     for entry in std::fs::read_dir(data_dir()).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "evemu") {
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-            let _ = capture(&name);
+            let trace = load(&name);
+            assert!(!trace.events.is_empty(), "{name}: no events");
             seen.push(name);
         }
     }
-    seen.sort();
-    let mut expected: Vec<_> = EXPECTED.iter().map(|e| e.0.to_owned()).collect();
-    expected.sort();
-    assert_eq!(seen, expected, "every trace needs an entry in EXPECTED");
+    for (name, ..) in EXPECTED {
+        assert!(seen.iter().any(|s| s == name), "{name} missing");
+        assert!(!capture(name).samples.is_empty(), "{name}: no samples");
+    }
 }
 
 #[test]
