@@ -142,6 +142,8 @@ pub enum TimestampError {
         not_before: String,
         not_after: String,
     },
+    #[error("timestamp token is signed by {subject}, which is not a configured TSA; configure that TSA's certificate or CA")]
+    UntrustedTsa { subject: String },
     #[error("timestamp token uses {0}, which this verifier cannot check")]
     Unsupported(String),
 }

@@ -78,6 +78,9 @@ pub struct VerifiedTimestamp {
     /// The TSA certificate that signed the token. Whether this TSA is one
     /// you trust is for the caller to decide (compare subject/fingerprint).
     pub tsa_certificate: Certificate,
+    /// Whether the TSA certificate is (or was issued by) one of the TSA
+    /// roots given to [`crate::Verifier::with_tsa_roots`].
+    pub tsa_trusted: bool,
 }
 
 /// Unverified facts of a token for reports.
@@ -238,6 +241,7 @@ pub fn verify_timestamp_token(
         policy: info.policy,
         serial: hex::encode(info.serial_number.as_bytes()),
         tsa_certificate: cert,
+        tsa_trusted: false,
     })
 }
 

@@ -13,7 +13,7 @@ use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::Certificate;
 
 use crate::algorithm::{self, SignatureCheck};
-use crate::error::VerifyError;
+use crate::error::{TimestampError, VerifyError};
 use crate::limits::Limits;
 use crate::package::{fmt_time, Package};
 use crate::timestamp::{verify_timestamp_token, VerifiedTimestamp};
@@ -100,6 +100,7 @@ pub fn verify<'a>(
 pub struct Verifier {
     trust: TrustAnchors,
     limits: Limits,
+    tsa_roots: Vec<Certificate>,
     verified: Mutex<HashSet<[u8; 32]>>,
 }
 
@@ -159,8 +160,18 @@ impl Verifier {
         Self {
             trust,
             limits,
+            tsa_roots: Vec::new(),
             verified: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Requires timestamp tokens to be signed by one of these TSA
+    /// certificates, or by a certificate one of them issued. Without it, a
+    /// token's signature is checked with the certificate it carries and
+    /// [`VerifiedTimestamp::tsa_trusted`] is false.
+    pub fn with_tsa_roots(mut self, roots: Vec<Certificate>) -> Self {
+        self.tsa_roots = roots;
+        self
     }
 
     pub fn trust(&self) -> &TrustAnchors {
@@ -209,7 +220,7 @@ impl Verifier {
         let revocation = self.check_revocation(&chain, package.signing_time())?;
         let timestamp = package
             .timestamp_token()
-            .map(|t| verify_timestamp_token(t, package.signature_value()))
+            .map(|t| self.check_timestamp(t, package.signature_value()))
             .transpose()?;
         Ok(VerifiedPackage {
             package,
@@ -217,6 +228,31 @@ impl Verifier {
             revocation,
             timestamp,
         })
+    }
+
+    fn check_timestamp(
+        &self,
+        token: &[u8],
+        signature_value: &[u8],
+    ) -> Result<VerifiedTimestamp, VerifyError> {
+        let mut ts = verify_timestamp_token(token, signature_value)?;
+        if self.tsa_roots.is_empty() {
+            return Ok(ts);
+        }
+        let tsa = &ts.tsa_certificate;
+        let trusted = self.tsa_roots.iter().any(|root| {
+            root == tsa
+                || (root.tbs_certificate.subject == tsa.tbs_certificate.issuer
+                    && self.check_cert_issued(tsa, root).is_ok())
+        });
+        if !trusted {
+            return Err(TimestampError::UntrustedTsa {
+                subject: subject(tsa),
+            }
+            .into());
+        }
+        ts.tsa_trusted = true;
+        Ok(ts)
     }
 
     fn check_pad_signature(

@@ -196,3 +196,118 @@ impl FromDerUnsorted for x509_cert::attr::Attributes {
         out
     }
 }
+
+#[test]
+fn dev_signer_loads_openssl_made_keys_and_certificates() {
+    use signpad_package::dev::SoftwareSigner;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // root CA and a pad key/cert made entirely by openssl; SEC1 and PKCS #8 keys
+    let ok = |args: &[&str]| assert_ok(&openssl(d, args), &args.join(" "));
+    ok(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "ca.key",
+    ]);
+    ok(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=Dev Root",
+        "-days",
+        "30",
+        "-out",
+        "root.pem",
+    ]);
+    write(
+        d,
+        "pad.ext",
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
+    );
+    for (keycmd, name) in [
+        (
+            vec![
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+            ],
+            "sec1.key",
+        ),
+        (
+            vec![
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ],
+            "pkcs8.key",
+        ),
+    ] {
+        let mut args = keycmd.clone();
+        args.push(name);
+        ok(&args);
+        ok(&[
+            "req",
+            "-new",
+            "-key",
+            name,
+            "-subj",
+            "/CN=SP-DEV",
+            "-out",
+            "pad.csr",
+        ]);
+        ok(&[
+            "x509",
+            "-req",
+            "-in",
+            "pad.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "pad.ext",
+            "-out",
+            "pad.pem",
+        ]);
+        let key = std::fs::read_to_string(d.join(name)).unwrap();
+        let chain = std::fs::read(d.join("pad.pem")).unwrap();
+        let signer = SoftwareSigner::from_pem(&key, &chain).unwrap();
+        let mut c = contents(DOCUMENT, DigestAlgorithm::Sha256);
+        c.signing_time = std::time::SystemTime::now();
+        let pkg = signpad_package::build_package(&c, &signer).unwrap();
+        let out = openssl_verify(d, &pkg, DOCUMENT, &[]);
+        assert_ok(&out, &format!("openssl cms -verify with {name}"));
+        let root = std::fs::read(d.join("root.pem")).unwrap();
+        let trust = signpad_package::TrustAnchors {
+            roots: x509_cert::Certificate::load_pem_chain(&root).unwrap(),
+            ..Default::default()
+        };
+        verify(&pkg, DOCUMENT, &trust, &Limits::default()).unwrap();
+    }
+    // a key that does not match the certificate is caught when building
+    let other = std::fs::read_to_string(d.join("sec1.key")).unwrap();
+    let chain = std::fs::read(d.join("pad.pem")).unwrap();
+    let signer = SoftwareSigner::from_pem(&other, &chain).unwrap();
+    let err = signpad_package::build_package(&contents(DOCUMENT, DigestAlgorithm::Sha256), &signer)
+        .unwrap_err();
+    assert!(
+        matches!(err, signpad_package::BuildError::SignerKeyMismatch(_)),
+        "{err}"
+    );
+}

@@ -253,3 +253,42 @@ fn altered_token_is_rejected() {
         "{err}"
     );
 }
+
+#[test]
+fn configured_tsa_roots_decide_whether_the_tsa_is_trusted() {
+    use der::DecodePem;
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    make_tsa(dir.path(), "ec");
+    let pkg = build(&pki, DigestAlgorithm::Sha256);
+    let sig = Package::parse(&pkg, &Limits::default())
+        .unwrap()
+        .signature_value()
+        .to_vec();
+    let stamped = add_timestamp_token(&pkg, &token_for(dir.path(), &sig, "sha256")).unwrap();
+    let tsa = x509_cert::Certificate::from_pem(std::fs::read(dir.path().join("tsa.pem")).unwrap())
+        .unwrap();
+
+    let v = signpad_package::Verifier::new(pki.trust(), Limits::default())
+        .verify(&stamped, DOCUMENT)
+        .unwrap();
+    assert!(!v.timestamp.unwrap().tsa_trusted, "no TSA roots configured");
+
+    let v = signpad_package::Verifier::new(pki.trust(), Limits::default())
+        .with_tsa_roots(vec![tsa])
+        .verify(&stamped, DOCUMENT)
+        .unwrap();
+    assert!(v.timestamp.unwrap().tsa_trusted);
+
+    let err = signpad_package::Verifier::new(pki.trust(), Limits::default())
+        .with_tsa_roots(vec![pki.root.clone()])
+        .verify(&stamped, DOCUMENT)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VerifyError::Timestamp(TimestampError::UntrustedTsa { .. })
+        ),
+        "{err}"
+    );
+}
