@@ -18,6 +18,7 @@ pub mod iso19794;
 pub mod limits;
 pub mod oids;
 pub mod package;
+pub mod seal;
 pub mod signer;
 pub mod timestamp;
 pub mod verify;
@@ -27,4 +28,5 @@ pub use ceremony::{AuthFactor, AuthFactorUse, CaptureStatistics, CeremonyError, 
 pub use error::{BuildError, FailureKind, PackageError, TimestampError, VerifyError};
 pub use limits::Limits;
 pub use package::{Package, PackageSummary, SignatureImageDigest};
+pub use seal::{seal_ceremony, SealError, SealRequest, Sealed};
 pub use verify::{verify, DocumentRef, RevocationStatus, TrustAnchors, VerifiedPackage, Verifier};

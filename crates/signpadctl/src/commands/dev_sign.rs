@@ -10,9 +10,8 @@ use rand_core::OsRng;
 use signpad_ink::{capture_trace, ink_stats, render_png, split_strokes, Trace, TraceLimits};
 use signpad_package::ceremony::{AuthFactor, AuthFactorUse, CaptureStatistics, CeremonyRecord};
 use signpad_package::dev::SoftwareSigner;
-use signpad_package::envelope::seal_biometric;
-use signpad_package::iso19794::{CaptureDateTime, CaptureInfo, SignatureRecord};
-use signpad_package::{build_package, PackageContents, SignatureImageDigest};
+use signpad_package::iso19794::{CaptureDateTime, CaptureInfo};
+use signpad_package::{seal_ceremony, SealRequest};
 use signpad_types::{DigestAlgorithm, DocumentDigest, PadSerial, SessionId};
 use std::fs::File;
 use std::path::PathBuf;
@@ -140,21 +139,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 
     let now = SystemTime::now();
     let caps = &captured.capabilities;
-    let iso = Zeroizing::new(
-        SignatureRecord::from_samples(
-            caps,
-            &captured.samples,
-            CaptureInfo {
-                captured_at: capture_date_time(now)?,
-                device_vendor: caps.vendor,
-                device_product: caps.product,
-                device_name: caps.name.clone(),
-            },
-        )?
-        .encode()?,
-    );
     let session = SessionId::random();
-    let envelope = seal_biometric(&iso, &digest, session, &escrow, &mut OsRng)?;
     let ceremony = CeremonyRecord {
         pad_serial: serial,
         session_id: session,
@@ -178,16 +163,26 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         },
         software_version: format!("signpadctl {} (dev sign)", env!("CARGO_PKG_VERSION")),
     };
-    let package = build_package(
-        &PackageContents {
+    let sealed = seal_ceremony(
+        SealRequest {
             document_digest: digest.clone(),
-            signing_time: now,
             ceremony,
-            biometric_envelope: envelope,
-            signature_image: SignatureImageDigest::of_png(&png),
+            capabilities: caps,
+            samples: &captured.samples,
+            capture: CaptureInfo {
+                captured_at: capture_date_time(now)?,
+                device_vendor: caps.vendor,
+                device_product: caps.product,
+                device_name: caps.name.clone(),
+            },
+            signature_png: &png,
+            escrow_certificate: &escrow,
+            signing_time: now,
         },
         &signer,
+        &mut OsRng,
     )?;
+    let package = sealed.package;
     write_atomic(&args.out, &package)?;
     let png_path = args
         .png
@@ -199,7 +194,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         args.document.display(),
         stats.samples,
         stats.strokes,
-        iso.len(),
+        sealed.record_len,
         args.out.display(),
         package.len(),
         png_path.display()
