@@ -55,6 +55,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 async fn serve(config: InputdConfig) -> anyhow::Result<()> {
+    // Handlers first: a SIGTERM right after READY must stop us cleanly.
+    let termination = termination_signals()?;
     let conn = zbus::connection::Builder::system()
         .context("system bus address")?
         .build()
@@ -63,20 +65,31 @@ async fn serve(config: InputdConfig) -> anyhow::Result<()> {
     let daemon = Daemon::start(&config, &conn).await?;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     tracing::info!("signpad-inputd ready");
-    wait_for_termination().await?;
+    termination.wait().await;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     let reports = daemon.shutdown().await;
     tracing::info!(pipelines = reports.len(), "signpad-inputd stopped");
     Ok(())
 }
 
-async fn wait_for_termination() -> anyhow::Result<()> {
+struct Termination {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+fn termination_signals() -> anyhow::Result<Termination> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    Ok(Termination {
+        term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+        int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+    })
+}
+
+impl Termination {
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
-    Ok(())
 }
