@@ -3,7 +3,7 @@
 //! The edition is the first one, ISO/IEC 19794-7:2007, whose binary layout is
 //! fixed by the ECN encoding of its ASN.1 module (Annex B). The exact layout,
 //! byte by byte, with the assumptions where the text of the standard was not
-//! available, is in `docs/biometric-record.md`. In short (all integers
+//! available, is in `docs/package-format.md`. In short (all integers
 //! big-endian):
 //!
 //! ```text
@@ -352,7 +352,7 @@ pub struct SignpadExtension {
 pub enum ExtendedData {
     /// The record has no extended data.
     None,
-    /// signpad's own block (see `docs/biometric-record.md`).
+    /// signpad's own block (see `docs/package-format.md`).
     Signpad(SignpadExtension),
     /// Extended data of another producer, kept as is.
     Other(Vec<u8>),
