@@ -36,11 +36,7 @@ fn is_root() -> bool {
 /// Installs those of `packages` that are missing, with `apt-get` (through
 /// `sudo` when not root).
 pub fn ensure(packages: &[&str]) -> Result<()> {
-    let missing: Vec<&str> = packages
-        .iter()
-        .copied()
-        .filter(|p| !installed(p))
-        .collect();
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }

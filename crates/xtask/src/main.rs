@@ -7,6 +7,7 @@
 mod apt;
 mod cross;
 mod demo;
+mod fuzz;
 mod run;
 mod test;
 mod yocto;
@@ -43,6 +44,12 @@ enum Task {
     },
     /// Build the pad binaries for aarch64 and report their sizes.
     Cross,
+    /// Run every fuzz target for a while (installs cargo-fuzz if missing).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,5 +62,6 @@ fn main() -> anyhow::Result<()> {
         Task::Deps => apt::ensure(apt::ALL_PACKAGES),
         Task::Yocto { task } => yocto::run(&root, &task),
         Task::Cross => cross::run(&root),
+        Task::Fuzz { seconds } => fuzz::run(&root, seconds),
     }
 }
