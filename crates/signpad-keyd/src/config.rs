@@ -75,9 +75,13 @@ impl KeydConfig {
     /// Parses and validates TOML text; `path` names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, KeydError> {
         let config: Self = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let line = e.span().map(|s| {
+                text.as_bytes()[..s.start.min(text.len())]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1
+            });
             KeydError::Config {
                 path: path.to_owned(),
                 message: match line {
