@@ -1,0 +1,3 @@
+//! `signpadd`: the session daemon.
+
+fn main() {}
