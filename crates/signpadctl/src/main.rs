@@ -80,9 +80,20 @@ enum Command {
         #[arg(long, default_value_t = 800)]
         width: u32,
     },
+    /// Check an exported audit log: hash chain, sequence and checkpoint
+    /// signatures; names the first broken record.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Development tools (not for production pads).
     #[command(subcommand)]
     Dev(DevCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Verify an audit log offline against the pad certificate. Exit 0
+    /// valid, 1 invalid (names the first broken record), 3 could not check.
+    Verify(commands::audit::VerifyArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,6 +130,7 @@ fn main() -> ExitCode {
             svg,
             width,
         } => commands::render::run(&iso, png.as_deref(), svg.as_deref(), width),
+        Command::Audit(AuditCommand::Verify(args)) => commands::audit::verify(&args),
         Command::Dev(DevCommand::Sign(args)) => commands::dev_sign::run(&args),
     };
     match result {
