@@ -60,6 +60,12 @@ impl Keyd {
             .map_err(|e| KeydError::Encoding(format!("public area: {e}")))
     }
 
+    /// The TPM's endorsement key certificate (DER), when the manufacturer
+    /// (or `swtpm_setup --create-ek-cert`) stored one.
+    pub fn ek_certificate(&self) -> Result<Option<Vec<u8>>, KeydError> {
+        self.with_tpm("reading the EK certificate", |tpm| Ok(tpm.ek_certificate()))
+    }
+
     /// TPM2_Quote over SHA-256 PCRs `pcrs` with `nonce`.
     pub fn quote(&self, nonce: &[u8], pcrs: &[u8]) -> Result<Attestation, KeydError> {
         if nonce.is_empty() || nonce.len() > 64 {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use signpad_types::DigestAlgorithm;
 use zbus::message::Header;
 use zbus::names::BusName;
+use zbus::object_server::SignalEmitter;
 use zbus::Connection;
 use zeroize::Zeroizing;
 
@@ -181,18 +182,28 @@ impl KeysService {
         self.blocking(move |k| k.create_csr(role, &subject)).await
     }
 
-    /// Installs a CA-issued PEM chain (leaf first) for `role`.
+    /// Installs a CA-issued PEM chain (leaf first) for `role`; emits
+    /// PropertiesChanged for the enrolment and expiry properties.
     async fn install_certificate(
         &self,
         #[zbus(connection)] conn: &Connection,
         #[zbus(header)] header: Header<'_>,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
         role: &str,
         pem: String,
     ) -> Result<(), KeysError> {
         self.authorize(conn, &header, "InstallCertificate").await?;
         let role = KeyRole::from_name(role)?;
         self.blocking(move |k| k.install_certificate(role, &pem))
-            .await
+            .await?;
+        match role {
+            KeyRole::Signing => {
+                self.signing_enrolled_changed(&emitter).await?;
+                self.signing_certificate_expiry_changed(&emitter).await?;
+            }
+            KeyRole::Tls => self.tls_certificate_expiry_changed(&emitter).await?,
+        }
+        Ok(())
     }
 
     /// TPM2_Quote over SHA-256 `pcrs` with `nonce`: (TPMS_ATTEST, DER signature).
@@ -206,6 +217,43 @@ impl KeysService {
         self.authorize(conn, &header, "Quote").await?;
         let q = self.blocking(move |k| k.quote(&nonce, &pcrs)).await?;
         Ok((q.attest, q.signature))
+    }
+
+    /// TPM2_Certify of `role`'s key by the AK with `nonce`:
+    /// (TPMS_ATTEST, DER signature, the key's marshalled TPMT_PUBLIC).
+    async fn certify_key(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] header: Header<'_>,
+        role: &str,
+        nonce: Vec<u8>,
+    ) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), KeysError> {
+        self.authorize(conn, &header, "CertifyKey").await?;
+        let role = KeyRole::from_name(role)?;
+        self.blocking(move |k| {
+            let c = k.certify_key(role, &nonce)?;
+            Ok((c.attest, c.signature, k.key_public_area(role)?))
+        })
+        .await
+    }
+
+    /// The attestation key (DER SubjectPublicKeyInfo) and the EK
+    /// certificate (DER, empty when the TPM has none).
+    async fn attestation_identity(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] header: Header<'_>,
+    ) -> Result<(Vec<u8>, Vec<u8>), KeysError> {
+        self.authorize(conn, &header, "AttestationIdentity").await?;
+        self.blocking(|k| {
+            let ak = p256::pkcs8::EncodePublicKey::to_public_key_der(&k.attestation_key()?)
+                .map_err(|e| KeydError::Encoding(e.to_string()))?;
+            Ok((
+                ak.as_bytes().to_vec(),
+                k.ek_certificate()?.unwrap_or_default(),
+            ))
+        })
+        .await
     }
 
     /// The storage secret; only for the session daemon's UID.

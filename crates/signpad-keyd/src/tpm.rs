@@ -555,6 +555,20 @@ impl Tpm {
             .map_err(tpm_err("TPM2_Certify"))
     }
 
+    /// The endorsement key certificate the manufacturer stored in NV (ECC
+    /// P-256, ECC P-384 or RSA 2048 index), if any.
+    pub(crate) fn ek_certificate(&mut self) -> Option<Vec<u8>> {
+        use tss_esapi::abstraction::{ek, AsymmetricAlgorithmSelection as A};
+        use tss_esapi::interface_types::key_bits::RsaKeyBits;
+        [
+            A::Ecc(EccCurve::NistP256),
+            A::Ecc(EccCurve::NistP384),
+            A::Rsa(RsaKeyBits::Rsa2048),
+        ]
+        .into_iter()
+        .find_map(|alg| ek::retrieve_ek_pubcert(self.ctx(), alg).ok())
+    }
+
     /// Extends a PCR with a SHA-256 digest (tests and measured events).
     pub(crate) fn pcr_extend(&mut self, pcr: PcrHandle, digest: [u8; 32]) -> Result<(), KeydError> {
         let mut values = DigestValues::new();

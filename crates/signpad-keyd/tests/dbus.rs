@@ -229,3 +229,103 @@ async fn a_process_of_another_uid_is_seen_with_its_real_uid() {
     );
     assert!(stderr.contains("UID 65534"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certify_over_dbus_verifies_and_enrolment_emits_properties_changed() {
+    use futures_util::StreamExt as _;
+    let rig = Rig::new();
+    let s = serve(&rig, vec![uid()], None).await;
+
+    let reply = call(&s, "AttestationIdentity", &()).await.unwrap();
+    let (ak_der, ek): (Vec<u8>, Vec<u8>) = reply.body().deserialize().unwrap();
+    assert!(ek.is_empty(), "plain swtpm has no EK certificate");
+    let ak =
+        <p256::ecdsa::VerifyingKey as p256::pkcs8::DecodePublicKey>::from_public_key_der(&ak_der)
+            .unwrap();
+    let reply = call(&s, "CertifyKey", &("signing", b"n".to_vec()))
+        .await
+        .unwrap();
+    let (attest, signature, area): (Vec<u8>, Vec<u8>, Vec<u8>) =
+        reply.body().deserialize().unwrap();
+    let c = signpad_keyd::attest::Attestation { attest, signature };
+    let key = signpad_keyd::attest::verify_certification(&ak, &c, b"n", &area).unwrap();
+    assert_eq!(key, s.keyd.public_key(KeyRole::Signing).unwrap());
+
+    let proxy = zbus::fdo::PropertiesProxy::builder(&s.client)
+        .destination(BUS_NAME)
+        .unwrap()
+        .path(OBJECT_PATH)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let mut changes = proxy.receive_properties_changed().await.unwrap();
+    let dir = rig.dir.path().to_owned();
+    let csr: String = call(&s, "CreateCsr", &("signing", "CN=pad-0001"))
+        .await
+        .unwrap()
+        .body()
+        .deserialize()
+        .unwrap();
+    let chain = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .current_dir(&dir)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(dir.join("csr.pem"), csr).unwrap();
+        run(&[
+            "ecparam",
+            "-genkey",
+            "-name",
+            "prime256v1",
+            "-noout",
+            "-out",
+            "ca.key",
+        ]);
+        run(&[
+            "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=ca", "-days", "3", "-out",
+            "ca.pem",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "csr.pem",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "pad.pem",
+        ]);
+        std::fs::read_to_string(dir.join("pad.pem")).unwrap()
+            + &std::fs::read_to_string(dir.join("ca.pem")).unwrap()
+    })
+    .await
+    .unwrap();
+    call(&s, "InstallCertificate", &("signing", chain))
+        .await
+        .unwrap();
+    let signal = tokio::time::timeout(std::time::Duration::from_secs(5), changes.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let args = signal.args().unwrap();
+    assert_eq!(args.interface_name().as_str(), BUS_NAME);
+    assert!(
+        args.changed_properties().contains_key("SigningEnrolled"),
+        "{:?}",
+        args.changed_properties().keys()
+    );
+}

@@ -325,3 +325,25 @@ fn certify_of_the_tls_key_fits_the_tpm_object_slots() {
     keyd.sign_digest(KeyRole::Signing, DigestAlgorithm::Sha256, &d)
         .unwrap();
 }
+
+#[test]
+fn ek_certificate_is_read_when_the_tpm_has_one() {
+    let rig = Rig::new();
+    assert_eq!(rig.keyd().ek_certificate().unwrap(), None);
+
+    let tpm = signpad_testkit::Swtpm::start_with_ek_certificate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let keyd = Keyd::open(KeydConfig::new(tpm.tcti(), dir.path().join("keys"))).unwrap();
+    let der = keyd
+        .ek_certificate()
+        .unwrap()
+        .expect("EK certificate in NV");
+    let cert = <x509_cert::Certificate as der::Decode>::from_der(&der).unwrap();
+    assert!(
+        cert.tbs_certificate.issuer.to_string().contains("swtpm"),
+        "{}",
+        cert.tbs_certificate.issuer
+    );
+    // Keys work on a manufactured TPM too.
+    keyd.provision(None).unwrap();
+}

@@ -26,12 +26,26 @@ pub struct Swtpm {
 impl Swtpm {
     /// Starts a fresh TPM (new seeds) on a free port pair.
     pub fn start() -> Result<Self, TestkitError> {
+        Self::start_with(false)
+    }
+
+    /// Starts a fresh TPM manufactured by `swtpm_setup` with endorsement
+    /// key certificates in NV (issued by swtpm's local CA), like a chip
+    /// from a vendor that ships EK certificates.
+    pub fn start_with_ek_certificate() -> Result<Self, TestkitError> {
+        Self::start_with(true)
+    }
+
+    fn start_with(ek_certificate: bool) -> Result<Self, TestkitError> {
         let dir = tempfile::Builder::new()
             .prefix("signpad-swtpm-")
             .tempdir()
             .map_err(io_err("creating temporary directory", std::env::temp_dir()))?;
         let state = dir.path().join("state");
         std::fs::create_dir(&state).map_err(io_err("creating", state.clone()))?;
+        if ek_certificate {
+            manufacture(&state)?;
+        }
         let mut last = None;
         for attempt in 0..START_ATTEMPTS {
             let port = ports::free_pair(attempt).ok_or(TestkitError::NoFreePorts(64))?;
@@ -120,6 +134,37 @@ impl Swtpm {
 impl Drop for Swtpm {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// `swtpm_setup`: creates EKs and their certificates in `state`.
+fn manufacture(state: &Path) -> Result<(), TestkitError> {
+    let out = Command::new("swtpm_setup")
+        .arg("--tpm2")
+        .arg("--tpmstate")
+        .arg(state)
+        .args([
+            "--create-ek-cert",
+            "--create-platform-cert",
+            "--ecc",
+            "--overwrite",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| TestkitError::Spawn {
+            program: "swtpm_setup",
+            package: "swtpm-tools",
+            source,
+        })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(TestkitError::ExitedEarly {
+            program: "swtpm_setup",
+            status: out.status.to_string(),
+            log: String::from_utf8_lossy(&out.stderr).into_owned()
+                + &String::from_utf8_lossy(&out.stdout),
+        })
     }
 }
 
