@@ -286,6 +286,20 @@ impl KeysService {
         self.blocking(move |k| k.check_admin_pin(&pin)).await
     }
 
+    /// Changes the admin PIN; the old one is checked by the TPM.
+    async fn change_admin_pin(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] header: Header<'_>,
+        old_pin: Vec<u8>,
+        new_pin: Vec<u8>,
+    ) -> Result<(), KeysError> {
+        let (old_pin, new_pin) = (Zeroizing::new(old_pin), Zeroizing::new(new_pin));
+        self.authorize(conn, &header, "ChangeAdminPin").await?;
+        self.blocking(move |k| k.change_admin_pin(&old_pin, &new_pin))
+            .await
+    }
+
     /// Sets the admin PIN when none is set yet.
     async fn set_admin_pin(
         &self,

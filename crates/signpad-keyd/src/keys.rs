@@ -302,27 +302,27 @@ impl Keyd {
         let blob = self.blob(ADMIN_BLOB)?.ok_or(KeydError::NoAdminPin)?;
         let auth = pin_auth(pin);
         self.with_tpm("checking the admin PIN", |tpm| {
-            let result =
-                tpm.with_loaded(&blob, |tpm, h| Ok(tpm.unseal_with_auth(h, &auth).map(drop)))?;
-            match result {
-                Ok(()) => Ok(()),
-                Err(e) => match tpm::rc_kind(&e) {
-                    Some(Tss2ResponseCodeKind::AuthFail | Tss2ResponseCodeKind::BadAuth) => {
-                        let status = tpm.lockout_status()?;
-                        Err(KeydError::WrongPin {
-                            remaining: status.max_failures.saturating_sub(status.failures),
-                        })
-                    }
-                    Some(Tss2ResponseCodeKind::Lockout) => {
-                        let status = tpm.lockout_status()?;
-                        Err(KeydError::LockedOut {
-                            retry_after_secs: status.recovery_secs,
-                        })
-                    }
-                    _ => Err(tpm::tpm_err("TPM2_Unseal")(e)),
-                },
-            }
+            let result = tpm.with_loaded(&blob, |tpm, h| Ok(tpm.unseal_with_auth(h, &auth)))?;
+            result
+                .map(drop)
+                .map_err(|e| pin_error(tpm, e, "TPM2_Unseal"))
         })
+    }
+
+    /// Changes the admin PIN (TPM2_ObjectChangeAuth, authorised by the old
+    /// PIN, which counts toward lockout like `check_admin_pin`). The new
+    /// private area replaces the blob atomically.
+    pub fn change_admin_pin(&self, old: &[u8], new: &[u8]) -> Result<(), KeydError> {
+        let mut blob = self.blob(ADMIN_BLOB)?.ok_or(KeydError::NoAdminPin)?;
+        let (old, new) = (pin_auth(old), pin_auth(new));
+        let private = self.with_tpm("changing the admin PIN", |tpm| {
+            let result = tpm.with_loaded(&blob, |tpm, h| Ok(tpm.change_auth(h, &old, &new)))?;
+            result.map_err(|e| pin_error(tpm, e, "TPM2_ObjectChangeAuth"))
+        })?;
+        blob.private = private;
+        self.write_blob(ADMIN_BLOB, &blob)?;
+        tracing::info!("admin PIN changed");
+        Ok(())
     }
 
     /// Sets the admin PIN when none is set yet.
@@ -352,6 +352,27 @@ impl Keyd {
     /// Random bytes from the TPM.
     pub(crate) fn random(&self, len: usize) -> Result<Zeroizing<Vec<u8>>, KeydError> {
         self.with_tpm("reading random bytes", |tpm| tpm.random(len))
+    }
+}
+
+/// Maps a refused PIN authorisation to `WrongPin` / `LockedOut`.
+fn pin_error(tpm: &mut Tpm, e: tss_esapi::Error, operation: &'static str) -> KeydError {
+    match tpm::rc_kind(&e) {
+        Some(Tss2ResponseCodeKind::AuthFail | Tss2ResponseCodeKind::BadAuth) => {
+            match tpm.lockout_status() {
+                Ok(status) => KeydError::WrongPin {
+                    remaining: status.max_failures.saturating_sub(status.failures),
+                },
+                Err(e) => e,
+            }
+        }
+        Some(Tss2ResponseCodeKind::Lockout) => match tpm.lockout_status() {
+            Ok(status) => KeydError::LockedOut {
+                retry_after_secs: status.recovery_secs,
+            },
+            Err(e) => e,
+        },
+        _ => tpm::tpm_err(operation)(e),
     }
 }
 

@@ -428,6 +428,30 @@ impl Tpm {
         Ok(Zeroizing::new(data.value().to_vec()))
     }
 
+    /// TPM2_ObjectChangeAuth: a new private area of the object with
+    /// `new_auth`, authorised by its current authValue `old_auth`.
+    pub(crate) fn change_auth(
+        &mut self,
+        handle: KeyHandle,
+        old_auth: &[u8],
+        new_auth: &[u8],
+    ) -> Result<Private, tss_esapi::Error> {
+        let srk = self.srk;
+        let ctx = self.ctx();
+        ctx.tr_set_auth(
+            ObjectHandle::from(handle),
+            Auth::try_from(old_auth.to_vec())?,
+        )?;
+        let new_auth = Auth::try_from(new_auth.to_vec())?;
+        ctx.execute_with_session(Some(AuthSession::Password), |ctx| {
+            ctx.object_change_auth(
+                ObjectHandle::from(handle),
+                ObjectHandle::from(srk),
+                new_auth,
+            )
+        })
+    }
+
     /// Policy digest of "PCRs in `selection` have their current values".
     pub(crate) fn pcr_policy_digest(
         &mut self,

@@ -347,3 +347,20 @@ fn ek_certificate_is_read_when_the_tpm_has_one() {
     // Keys work on a manufactured TPM too.
     keyd.provision(None).unwrap();
 }
+
+#[test]
+fn admin_pin_change_needs_the_old_pin_and_replaces_it() {
+    let rig = Rig::new();
+    let keyd = rig.provisioned();
+    let err = keyd.change_admin_pin(b"0000", b"9999").unwrap_err();
+    assert!(matches!(err, KeydError::WrongPin { .. }), "{err}");
+    keyd.change_admin_pin(b"2468", b"97531").unwrap();
+    keyd.check_admin_pin(b"97531").unwrap();
+    assert!(matches!(
+        keyd.check_admin_pin(b"2468"),
+        Err(KeydError::WrongPin { .. })
+    ));
+    // The new PIN survives a restart.
+    drop(keyd);
+    rig.keyd().check_admin_pin(b"97531").unwrap();
+}
