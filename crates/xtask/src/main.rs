@@ -10,6 +10,7 @@ mod demo;
 mod fuzz;
 mod run;
 mod test;
+mod units;
 mod yocto;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +45,8 @@ enum Task {
     },
     /// Build the pad binaries for aarch64 and report their sizes.
     Cross,
+    /// Check systemd/: verify units, exposure scores, users, bus policy, udev rules.
+    Units,
     /// Run every fuzz target for a while (installs cargo-fuzz if missing).
     Fuzz {
         /// Seconds per target.
@@ -62,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         Task::Deps => apt::ensure(apt::ALL_PACKAGES),
         Task::Yocto { task } => yocto::run(&root, &task),
         Task::Cross => cross::run(&root),
+        Task::Units => units::run(&root),
         Task::Fuzz { seconds } => fuzz::run(&root, seconds),
     }
 }
