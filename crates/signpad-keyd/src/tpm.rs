@@ -281,6 +281,7 @@ impl Tpm {
             }
         }
         let mut ctx = Context::new(conf).map_err(|e| no_tpm(e.to_string()))?;
+        flush_stale_handles(&mut ctx);
         let public = srk_public().map_err(tpm_err("building the SRK template"))?;
         let srk = ctx
             .execute_with_session(Some(AuthSession::Password), |ctx| {
@@ -605,6 +606,33 @@ impl Tpm {
                 ctx.pcr_extend(pcr, values)
             })
             .map_err(tpm_err("TPM2_PCR_Extend"))
+    }
+}
+
+/// Flushes transient objects and sessions left in the TPM by an earlier
+/// keyd that died without flushing them (kill -9, power loss of the
+/// daemon only). Without a resource manager (swtpm over TCP) they would
+/// otherwise fill the TPM's three object slots after a few crashes. This is
+/// safe because keyd is the only process that uses the TPM; behind
+/// `/dev/tpmrm0` the list is empty (the kernel flushes per connection).
+fn flush_stale_handles(ctx: &mut Context) {
+    use tss_esapi::constants::tss::{TPM2_LOADED_SESSION_FIRST, TPM2_TRANSIENT_FIRST};
+    for first in [TPM2_TRANSIENT_FIRST, TPM2_LOADED_SESSION_FIRST] {
+        let handles = match ctx
+            .execute_without_session(|c| c.get_capability(CapabilityType::Handles, first, 64))
+        {
+            Ok((CapabilityData::Handles(list), _)) => list.into_inner(),
+            _ => continue,
+        };
+        for handle in handles {
+            let flushed = ctx
+                .execute_without_session(|c| c.tr_from_tpm_public(handle))
+                .and_then(|h| ctx.flush_context(h));
+            match flushed {
+                Ok(()) => tracing::info!(?handle, "flushed a stale TPM handle"),
+                Err(e) => tracing::warn!(?handle, error = %e, "cannot flush a stale TPM handle"),
+            }
+        }
     }
 }
 

@@ -158,3 +158,81 @@ fn current_uid() -> u32 {
     let out = Command::new("id").arg("-u").output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+#[test]
+fn daemon_killed_during_provisioning_never_ends_with_two_identities() {
+    let rig = Rig::new();
+    let bus = DbusDaemon::start().unwrap();
+    let config = rig.dir.path().join("keyd.toml");
+    let keys = rig.dir.path().join("keys");
+    std::fs::write(
+        &config,
+        format!(
+            "tcti = \"{}\"\nstate_dir = \"{}\"\nbus = \"{}\"\n",
+            rig.tpm.tcti(),
+            keys.display(),
+            bus.address()
+        ),
+    )
+    .unwrap();
+    let mut first_key: Option<Vec<u8>> = None;
+    // SIGKILL at increasing points of a fresh start: during TPM2_Create of
+    // each object, between create and rename, during the bootstrap
+    // certificates, while serving.
+    for delay_ms in [0u64, 2, 5, 10, 20, 30, 45, 60, 80, 110, 150, 200, 300] {
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .env("TSS2_LOG", "all+none")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if let Ok(bytes) = std::fs::read(keys.join("signing.key")) {
+            match &first_key {
+                None => first_key = Some(bytes),
+                Some(k) => assert_eq!(
+                    k, &bytes,
+                    "signing key replaced after a kill at {delay_ms} ms"
+                ),
+            }
+        }
+    }
+    // The next start completes provisioning with the same identity, even
+    // though the killed runs left objects loaded in the TPM.
+    let keyd = rig.keyd();
+    keyd.provision(None).unwrap();
+    assert!(keyd.is_provisioned().unwrap());
+    if let Some(k) = first_key {
+        assert_eq!(std::fs::read(keys.join("signing.key")).unwrap(), k);
+    }
+    let chain = keyd
+        .certificate_chain(signpad_keyd::KeyRole::Signing)
+        .unwrap();
+    let spki = &chain[0].tbs_certificate.subject_public_key_info;
+    let ours = spki::SubjectPublicKeyInfoOwned::from_key(
+        keyd.public_key(signpad_keyd::KeyRole::Signing).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        spki, &ours,
+        "bootstrap certificate is for the surviving key"
+    );
+    let d = signpad_types::DigestAlgorithm::Sha256.hash(b"x");
+    keyd.sign_digest(
+        signpad_keyd::KeyRole::Signing,
+        signpad_types::DigestAlgorithm::Sha256,
+        &d,
+    )
+    .unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(&keys)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(leftovers.len(), 6, "{leftovers:?}");
+}
