@@ -11,6 +11,12 @@
 //! factor passed.
 
 pub mod auth;
+pub mod capture;
+pub mod config;
+pub mod dbus;
+pub mod enrol;
+pub mod keyd;
+pub mod pad;
 pub mod policy;
 pub mod session;
 pub mod store;

@@ -1,3 +1,119 @@
-//! `signpadd`: the session daemon.
+//! `signpadd`: loads the config, unseals the state key through keyd, opens
+//! the encrypted state and the audit log, serves `org.signpad.Pad1` and
+//! tells systemd when it is ready.
 
-fn main() {}
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use clap::Parser;
+use der::DecodePem as _;
+use signpadd::config::{Config, DEFAULT_PATH};
+use signpadd::keyd::{unseal_storage_key, KeydSigner, SharedSigner};
+use signpadd::pad::Pad;
+use signpadd::store::StateStore;
+
+/// The signpad session daemon: signing ceremonies, signer authentication,
+/// policy and encrypted state.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Configuration file.
+    #[arg(long, default_value = DEFAULT_PATH)]
+    config: PathBuf,
+    /// Check the configuration and exit.
+    #[arg(long)]
+    check_config: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("signpadd: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let config = Config::load(&args.config)?;
+    if args.check_config {
+        println!("config {} is valid", args.config.display());
+        return Ok(());
+    }
+    let escrow_pem = std::fs::read_to_string(&config.escrow_certificate).with_context(|| {
+        format!(
+            "reading the escrow certificate {}",
+            config.escrow_certificate.display()
+        )
+    })?;
+    let escrow = x509_cert::Certificate::from_pem(escrow_pem.as_bytes()).with_context(|| {
+        format!(
+            "escrow certificate {} is not a PEM certificate",
+            config.escrow_certificate.display()
+        )
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config, escrow))
+}
+
+async fn serve(config: Config, escrow: x509_cert::Certificate) -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let builder = if config.bus == "system" {
+        zbus::connection::Builder::system()?
+    } else {
+        zbus::connection::Builder::address(config.bus.as_str())?
+    };
+    let conn = builder.build().await.context("connecting to D-Bus")?;
+    let secret = unseal_storage_key(&conn)
+        .await
+        .context("unsealing the storage key through keyd")?;
+    let store = StateStore::open(&config.state_dir, &secret)?;
+    drop(secret);
+    let signer = SharedSigner(Arc::new(
+        KeydSigner::connect(&conn)
+            .await
+            .context("reading the signing certificate from keyd")?,
+    ));
+    let pad = tokio::task::spawn_blocking(move || Pad::open(config, store, signer, escrow))
+        .await
+        .context("opening state")??;
+    let pad = Arc::new(Mutex::new(pad));
+    let timer = signpadd::dbus::serve(&conn, pad)
+        .await
+        .context("serving org.signpad.Pad1")?;
+    tracing::info!("serving org.signpad.Pad1");
+    notify(&[sd_notify::NotifyState::Ready]);
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    notify(&[sd_notify::NotifyState::Stopping]);
+    timer.abort();
+    tracing::info!("stopping");
+    Ok(())
+}
+
+fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        if let Err(e) = sd_notify::notify(state) {
+            tracing::warn!(error = %e, "sd_notify failed");
+        }
+    }
+}
