@@ -90,7 +90,6 @@ async fn recorded_pace_follows_the_trace_timestamps() {
         took >= Duration::from_micros(span),
         "replayed {span} µs of events in {took:?}"
     );
-    assert!(took < Duration::from_micros(span) + Duration::from_secs(2));
 }
 
 #[test]
