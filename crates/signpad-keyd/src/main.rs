@@ -22,13 +22,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    signpad_service::init_tracing();
     let config = KeydConfig::load(&args.config)?;
     if args.check_config {
         println!("{}: ok", args.config.display());
@@ -56,23 +50,13 @@ fn main() -> anyhow::Result<()> {
             .await
             .context("serving org.signpad.Keys1 on D-Bus")?;
         tracing::info!("serving org.signpad.Keys1");
-        notify(&[sd_notify::NotifyState::Ready]);
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        notify(&[sd_notify::NotifyState::Stopping]);
+        signpad_service::notify_ready();
+        let _watchdog = signpad_service::spawn_watchdog();
+        signpad_service::stop_signal()
+            .await
+            .context("waiting for a stop signal")?;
+        signpad_service::notify_stopping();
         tracing::info!("stopping");
         anyhow::Ok(())
     })
-}
-
-fn notify(state: &[sd_notify::NotifyState<'_>]) {
-    if std::env::var_os("NOTIFY_SOCKET").is_some() {
-        if let Err(e) = sd_notify::notify(state) {
-            tracing::warn!(error = %e, "sd_notify failed");
-        }
-    }
 }

@@ -27,13 +27,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    signpad_service::init_tracing();
     let args = Args::parse();
     match run(&args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -73,8 +67,6 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, escrow: x509_cert::Certificate) -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
     let builder = if config.bus == "system" {
         zbus::connection::Builder::system()?
     } else {
@@ -99,21 +91,13 @@ async fn serve(config: Config, escrow: x509_cert::Certificate) -> anyhow::Result
         .await
         .context("serving org.signpad.Pad1")?;
     tracing::info!("serving org.signpad.Pad1");
-    notify(&[sd_notify::NotifyState::Ready]);
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    notify(&[sd_notify::NotifyState::Stopping]);
+    signpad_service::notify_ready();
+    let _watchdog = signpad_service::spawn_watchdog();
+    signpad_service::stop_signal()
+        .await
+        .context("waiting for a stop signal")?;
+    signpad_service::notify_stopping();
     timer.abort();
     tracing::info!("stopping");
     Ok(())
-}
-
-fn notify(state: &[sd_notify::NotifyState<'_>]) {
-    if std::env::var_os("NOTIFY_SOCKET").is_some() {
-        if let Err(e) = sd_notify::notify(state) {
-            tracing::warn!(error = %e, "sd_notify failed");
-        }
-    }
 }
