@@ -23,13 +23,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    signpad_service::init_tracing();
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,40 +50,20 @@ fn run(args: &Args) -> anyhow::Result<()> {
 
 async fn serve(config: InputdConfig) -> anyhow::Result<()> {
     // Handlers first: a SIGTERM right after READY must stop us cleanly.
-    let termination = termination_signals()?;
+    let termination =
+        signpad_service::StopSignal::install().context("installing the stop signal handlers")?;
     let conn = zbus::connection::Builder::system()
         .context("system bus address")?
         .build()
         .await
         .context("connecting to the system bus")?;
     let daemon = Daemon::start(&config, &conn).await?;
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    signpad_service::notify_ready();
+    let _watchdog = signpad_service::spawn_watchdog();
     tracing::info!("signpad-inputd ready");
     termination.wait().await;
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    signpad_service::notify_stopping();
     let reports = daemon.shutdown().await;
     tracing::info!(pipelines = reports.len(), "signpad-inputd stopped");
     Ok(())
-}
-
-struct Termination {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-}
-
-fn termination_signals() -> anyhow::Result<Termination> {
-    use tokio::signal::unix::{signal, SignalKind};
-    Ok(Termination {
-        term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
-        int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
-    })
-}
-
-impl Termination {
-    async fn wait(mut self) {
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
-        }
-    }
 }

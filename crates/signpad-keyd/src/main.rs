@@ -46,15 +46,15 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        let stop = signpad_service::StopSignal::install()
+            .context("installing the stop signal handlers")?;
         let _conn = signpad_keyd::dbus::serve(keyd)
             .await
             .context("serving org.signpad.Keys1 on D-Bus")?;
         tracing::info!("serving org.signpad.Keys1");
         signpad_service::notify_ready();
         let _watchdog = signpad_service::spawn_watchdog();
-        signpad_service::stop_signal()
-            .await
-            .context("waiting for a stop signal")?;
+        stop.wait().await;
         signpad_service::notify_stopping();
         tracing::info!("stopping");
         anyhow::Ok(())

@@ -67,6 +67,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, escrow: x509_cert::Certificate) -> anyhow::Result<()> {
+    let stop =
+        signpad_service::StopSignal::install().context("installing the stop signal handlers")?;
     let builder = if config.bus == "system" {
         zbus::connection::Builder::system()?
     } else {
@@ -93,9 +95,7 @@ async fn serve(config: Config, escrow: x509_cert::Certificate) -> anyhow::Result
     tracing::info!("serving org.signpad.Pad1");
     signpad_service::notify_ready();
     let _watchdog = signpad_service::spawn_watchdog();
-    signpad_service::stop_signal()
-        .await
-        .context("waiting for a stop signal")?;
+    stop.wait().await;
     signpad_service::notify_stopping();
     timer.abort();
     tracing::info!("stopping");
