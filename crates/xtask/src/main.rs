@@ -32,9 +32,12 @@ enum Task {
     },
     /// Install test dependencies, then run fmt check, clippy and all tests.
     Test {
-        /// Skip `cargo fmt --check` and clippy (tests only).
+        /// Skip `cargo fmt --check` and clippy.
         #[arg(long)]
         no_lint: bool,
+        /// Skip the aarch64 release build of the pad binaries.
+        #[arg(long)]
+        no_cross: bool,
     },
     /// Install the Debian packages the demo and the tests need, and nothing else.
     Deps,
@@ -61,7 +64,13 @@ fn main() -> anyhow::Result<()> {
     std::env::set_current_dir(&root)?;
     match cli.task {
         Task::Demo { out } => demo::run(&root, &out),
-        Task::Test { no_lint } => test::run(no_lint),
+        Task::Test { no_lint, no_cross } => test::run(
+            &root,
+            test::Options {
+                lint: !no_lint,
+                cross: !no_cross,
+            },
+        ),
         Task::Deps => apt::ensure(apt::ALL_PACKAGES),
         Task::Yocto { task } => yocto::run(&root, &task),
         Task::Cross => cross::run(&root),
