@@ -412,14 +412,13 @@ impl PadBackend for DbusPad {
 pub fn until_terminal(
     s: impl futures_util::Stream<Item = SessionStatus> + Send + 'static,
 ) -> BoxStream<'static, SessionStatus> {
-    s.scan(false, |done, st| {
-        let out = if *done {
-            None
-        } else {
-            *done = st.is_terminal();
-            Some(st)
-        };
-        futures_util::future::ready(out)
+    futures_util::stream::unfold((s.boxed(), false), |(mut s, done)| async move {
+        if done {
+            return None;
+        }
+        let st = s.next().await?;
+        let terminal = st.is_terminal();
+        Some((st, (s, terminal)))
     })
     .boxed()
 }

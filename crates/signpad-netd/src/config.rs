@@ -55,9 +55,9 @@ pub struct TlsConfig {
     pub handshake_timeout_secs: u64,
 }
 
-/// Bounds that keep the pad responsive under abuse.
+/// Bounds that keep the pad responsive under abuse (each key optional).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     /// Largest request body in bytes (larger → 413).
     pub max_body_bytes: usize,
@@ -155,5 +155,54 @@ impl NetdConfig {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"listen_address = "0.0.0.0:8443"
+
+[tls]
+client_ca_file = "/etc/signpad/clients-ca.pem"
+crl_files = ["/etc/signpad/clients.crl"]
+"#;
+
+    #[test]
+    fn minimal_config_gets_safe_defaults() {
+        let c = NetdConfig::parse(GOOD, Path::new("/etc/signpad/netd.toml")).unwrap();
+        assert!(!c.tls.allow_tls12);
+        assert!(c.tls.dev_key_file.is_none());
+        assert_eq!(c.tls.keyd_bus, "system");
+        assert_eq!(c.limits.max_connections, 64);
+        assert_eq!(c.backend.pad_bus, "system");
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_file_and_line() {
+        let text = GOOD.replace("crl_files", "crl_file");
+        let e = NetdConfig::parse(&text, Path::new("/etc/signpad/netd.toml")).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.starts_with("config /etc/signpad/netd.toml line 5:"),
+            "{m}"
+        );
+        assert!(m.contains("crl_file"), "{m}");
+    }
+
+    #[test]
+    fn dev_key_without_certificate_is_refused() {
+        let text = format!("{GOOD}dev_key_file = \"/tmp/k.pem\"\n");
+        let e = NetdConfig::parse(&text, Path::new("netd.toml")).unwrap_err();
+        assert!(e.to_string().contains("tls.cert_file"), "{e}");
+    }
+
+    #[test]
+    fn zero_limits_are_refused() {
+        let text = format!("{GOOD}[limits]\nmax_body_bytes = 0\nheader_read_timeout_secs = 1\nmax_connections = 1\nrequests_per_second = 1\n");
+        let e = NetdConfig::parse(&text, Path::new("netd.toml")).unwrap_err();
+        assert!(e.to_string().contains("max_body_bytes"), "{e}");
     }
 }

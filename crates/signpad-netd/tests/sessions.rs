@@ -1,0 +1,355 @@
+//! The session API against the real session daemon: signpadd's `Pad`
+//! engine served as `org.signpad.Pad1` on a private dbus-daemon (from its
+//! library, signing with the demo pad key instead of keyd), reached by
+//! netd's production `DbusPad` client.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use common::{client_config, connect, start, Pki};
+use http_body_util::BodyExt;
+use hyper::{Method, StatusCode};
+use signpad_netd::backend::DbusPad;
+use signpad_testkit::{DbusDaemon, DemoPki};
+
+/// A 1×1 PNG page.
+const PAGE: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xff, 0xff, 0x3f,
+    0x00, 0x05, 0xfe, 0x02, 0xfe, 0xa7, 0x35, 0x81, 0x84, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+fn uid() -> u32 {
+    let out = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// signpadd on a private bus; dropped with the test.
+struct PadDaemon {
+    bus: DbusDaemon,
+    _dir: tempfile::TempDir,
+    _conn: zbus::Connection,
+    timer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PadDaemon {
+    fn drop(&mut self) {
+        self.timer.abort();
+    }
+}
+
+async fn signpadd() -> PadDaemon {
+    let bus = DbusDaemon::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = DemoPki::create(d).unwrap();
+    let uid = uid();
+    let config = signpadd::config::Config::parse(
+        &format!(
+            "pad_serial = \"SP-NETD-0001\"\nstate_dir = \"{}\"\nbus = \"{}\"\nescrow_certificate = \"{}\"\n[access]\nhost_uids = [{uid}]\nui_uids = [{uid}]\nadmin_uids = [{uid}]\n",
+            d.join("state").display(),
+            bus.address(),
+            pki.escrow.display()
+        ),
+        Path::new("signpadd.toml"),
+    )
+    .unwrap();
+    let escrow =
+        <x509_cert::Certificate as der::DecodePem>::from_pem(std::fs::read(&pki.escrow).unwrap())
+            .unwrap();
+    let signer = signpad_package::dev::SoftwareSigner::from_pem(
+        &std::fs::read_to_string(&pki.pad_key).unwrap(),
+        &std::fs::read(&pki.pad).unwrap(),
+    )
+    .unwrap();
+    let store =
+        signpadd::store::StateStore::open(&d.join("state"), b"test storage secret").unwrap();
+    let pad = tokio::task::spawn_blocking(move || {
+        signpadd::pad::Pad::open(
+            config,
+            store,
+            signpadd::keyd::SharedSigner(Arc::new(signer)),
+            escrow,
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let conn = zbus::connection::Builder::address(bus.address())
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let timer = signpadd::dbus::serve(&conn, Arc::new(Mutex::new(pad)))
+        .await
+        .unwrap();
+    PadDaemon {
+        bus,
+        _dir: dir,
+        _conn: conn,
+        timer,
+    }
+}
+
+fn create_body(title: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "digest_algorithm": "sha256",
+        "document_digest": hex::encode(sha2::Sha256::digest_bytes(title)),
+        "title": title,
+        "pages": [base64::engine::general_purpose::STANDARD.encode(PAGE)],
+        "policy": {"class": "default", "factors": []},
+    }))
+    .unwrap()
+}
+
+trait DigestBytes {
+    fn digest_bytes(s: &str) -> Vec<u8>;
+}
+impl DigestBytes for sha2::Sha256 {
+    fn digest_bytes(s: &str) -> Vec<u8> {
+        use sha2::Digest;
+        sha2::Sha256::digest(s.as_bytes()).to_vec()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_create_returns_the_same_session() {
+    let pad = signpadd().await;
+    let pki = Pki::new();
+    let backend = DbusPad::connect(pad.bus.address()).await.unwrap();
+    let netd = start(&pki.config(""), Arc::new(backend)).await;
+    let mut host = connect(netd.local_addr, client_config(&pki, Some(&pki.host), false))
+        .await
+        .unwrap();
+    let json = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "order-4711"),
+    ];
+
+    let first = host
+        .send(
+            Method::POST,
+            "/v1/sessions",
+            &json,
+            create_body("Loan contract"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    let id = first.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(first.json()["state"], "reviewing");
+    assert_eq!(
+        first.headers["location"],
+        format!("/v1/sessions/{id}").as_str()
+    );
+
+    // The retry (say, after a lost response) gets the same session, not a second one.
+    let again = host
+        .send(
+            Method::POST,
+            "/v1/sessions",
+            &json,
+            create_body("Loan contract"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json()["id"], id.as_str());
+    // The same key with another document is refused.
+    let other = host
+        .send(
+            Method::POST,
+            "/v1/sessions",
+            &json,
+            create_body("Other contract"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(other.json()["error"], "idempotency_key_reused");
+    // A new key makes a new session, queued behind the active one.
+    let second = host
+        .send(
+            Method::POST,
+            "/v1/sessions",
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", "order-4712"),
+            ],
+            create_body("Second"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.status, StatusCode::CREATED);
+    assert_ne!(second.json()["id"], id.as_str());
+    assert_eq!(second.json()["state"], "queued");
+
+    // Another host cannot see or cancel these sessions.
+    let mut other_host = connect(
+        netd.local_addr,
+        client_config(&pki, Some(&pki.host2), false),
+    )
+    .await
+    .unwrap();
+    let r = other_host.get(&format!("/v1/sessions/{id}")).await.unwrap();
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = other_host
+        .send(
+            Method::DELETE,
+            &format!("/v1/sessions/{id}"),
+            &[],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // No package before the ceremony completed.
+    let r = host
+        .get(&format!("/v1/sessions/{id}/package"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    netd.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_create_names_the_field() {
+    let pad = signpadd().await;
+    let pki = Pki::new();
+    let backend = DbusPad::connect(pad.bus.address()).await.unwrap();
+    let netd = start(&pki.config(""), Arc::new(backend)).await;
+    let mut host = connect(netd.local_addr, client_config(&pki, Some(&pki.host), false))
+        .await
+        .unwrap();
+    let mut body: serde_json::Value = serde_json::from_slice(&create_body("x")).unwrap();
+    body["pages"] = serde_json::json!(["aGVsbG8="]);
+    let r = host
+        .send(
+            Method::POST,
+            "/v1/sessions",
+            &[],
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("pages[0]"),
+        "{:?}",
+        r.json()
+    );
+    body["pages"] = serde_json::json!([base64::engine::general_purpose::STANDARD.encode(PAGE)]);
+    body["document_digest"] = serde_json::json!("abcd");
+    let r = host
+        .send(
+            Method::POST,
+            "/v1/sessions",
+            &[],
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("document_digest"));
+    netd.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_delivers_state_changes_until_the_end() {
+    let pad = signpadd().await;
+    let pki = Pki::new();
+    let backend = DbusPad::connect(pad.bus.address()).await.unwrap();
+    let netd = start(&pki.config(""), Arc::new(backend)).await;
+    let mut host = connect(netd.local_addr, client_config(&pki, Some(&pki.host), false))
+        .await
+        .unwrap();
+    let r = host
+        .send(
+            Method::POST,
+            "/v1/sessions",
+            &[("content-type", "application/json")],
+            create_body("Watch me"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+
+    // A second connection listens to the event stream.
+    let mut watcher = connect(netd.local_addr, client_config(&pki, Some(&pki.host), false))
+        .await
+        .unwrap();
+    let req = hyper::Request::get(format!("/v1/sessions/{id}/events"))
+        .header("host", "localhost")
+        .header("accept", "text/event-stream")
+        .body(http_body_util::Full::new(hyper::body::Bytes::new()))
+        .unwrap();
+    let resp = watcher.sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut body = resp.into_body();
+    let mut text = String::new();
+    let seen = read_until(&mut body, &mut text, "\"state\":\"reviewing\"").await;
+    assert!(seen.contains("event: state"), "{seen}");
+
+    let r = host
+        .send(
+            Method::DELETE,
+            &format!("/v1/sessions/{id}"),
+            &[],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.json()["state"], "cancelled");
+    let seen = read_until(&mut body, &mut text, "\"state\":\"cancelled\"").await;
+    let reviewing = seen.find("reviewing").unwrap();
+    let cancelled = seen.find("cancelled").unwrap();
+    assert!(reviewing < cancelled, "{seen}");
+    // The stream ends after the terminal state.
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match body.frame().await {
+                None => break true,
+                Some(Err(_)) => break true,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert_eq!(end, Ok(true));
+    netd.stop().await;
+}
+
+async fn read_until(body: &mut hyper::body::Incoming, text: &mut String, needle: &str) -> String {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !text.contains(needle) {
+            match body.frame().await {
+                Some(Ok(f)) => {
+                    if let Some(d) = f.data_ref() {
+                        text.push_str(&String::from_utf8_lossy(d));
+                    }
+                }
+                _ => break,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    text.clone()
+}
