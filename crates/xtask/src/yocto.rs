@@ -386,6 +386,13 @@ fn oelint_adv(root: &Path) -> Result<PathBuf> {
         return Ok(exe);
     }
     if !pip.exists() {
+        // Debian's own python3 needs python3-venv for `-m venv` to work.
+        let has_venv = run::output(Command::new("python3").args(["-m", "ensurepip", "--version"]))
+            .map(|out| out.status.success())
+            .unwrap_or(false);
+        if !has_venv {
+            apt::ensure(&["python3-venv"])?;
+        }
         run::status(Command::new("python3").arg("-m").arg("venv").arg(&venv))
             .context("cannot create the oelint-adv venv (apt install python3-venv)")?;
     }
