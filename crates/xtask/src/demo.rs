@@ -26,7 +26,7 @@ fn step(text: &str) {
 
 pub fn run(root: &Path, out: &Path) -> Result<()> {
     let started = Instant::now();
-    apt::ensure(&["openssl"])?;
+    apt::ensure(apt::ALL_PACKAGES)?;
     step("building signpadctl");
     run::status(Command::new("cargo").args(["build", "--locked", "-p", "signpadctl"]))?;
     let ctl = root.join("target/debug/signpadctl");
