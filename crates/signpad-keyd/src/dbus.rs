@@ -256,6 +256,21 @@ impl KeysService {
         .await
     }
 
+    /// Attestation evidence for `nonce` over SHA-256 `pcrs`, as JSON (see
+    /// `attest::Evidence`): the AK, the EK certificate, a quote and the
+    /// signing key's certification, for `signpadctl attest verify`.
+    async fn evidence(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] header: Header<'_>,
+        nonce: Vec<u8>,
+        pcrs: Vec<u8>,
+    ) -> Result<String, KeysError> {
+        self.authorize(conn, &header, "Evidence").await?;
+        self.blocking(move |k| k.collect_evidence(&nonce, &pcrs)?.to_json())
+            .await
+    }
+
     /// The storage secret; only for the session daemon's UID.
     async fn unseal_storage_key(
         &self,
