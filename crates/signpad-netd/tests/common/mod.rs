@@ -37,6 +37,7 @@ pub struct Pki {
     pub dir: tempfile::TempDir,
     pub ca: CertifiedIssuer<'static, KeyPair>,
     pub ca_pem: PathBuf,
+    pub ca_key: PathBuf,
     pub crl: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
@@ -55,6 +56,10 @@ fn days(n: i64) -> time::Duration {
 }
 
 fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    ca_with_key(name).0
+}
+
+fn ca_with_key(name: &str) -> (CertifiedIssuer<'static, KeyPair>, String) {
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     p.distinguished_name.push(DnType::CommonName, name);
@@ -65,7 +70,9 @@ fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     ];
     p.not_before = OffsetDateTime::now_utc() - days(1);
     p.not_after = OffsetDateTime::now_utc() + days(30);
-    CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap()
+    let key = KeyPair::generate().unwrap();
+    let pem = key.serialize_pem();
+    (CertifiedIssuer::self_signed(p, key).unwrap(), pem)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -115,7 +122,8 @@ impl Pki {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let ca = ca("signpad test CA");
+        let (ca, ca_key) = ca_with_key("signpad test CA");
+        let ca_key = write(d, "ca-key.pem", &ca_key);
         let other = ca_other();
         let ca_pem = write(d, "ca.pem", &ca.pem());
 
@@ -144,6 +152,7 @@ impl Pki {
             dir,
             ca,
             ca_pem,
+            ca_key,
             server_cert,
             server_key,
         };
