@@ -84,6 +84,9 @@ enum Command {
     /// signatures; names the first broken record.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check a pad's TPM attestation evidence offline.
+    #[command(subcommand)]
+    Attest(AttestCommand),
     /// Development tools (not for production pads).
     #[command(subcommand)]
     Dev(DevCommand),
@@ -94,6 +97,14 @@ enum AuditCommand {
     /// Verify an audit log offline against the pad certificate. Exit 0
     /// valid, 1 invalid (names the first broken record), 3 could not check.
     Verify(commands::audit::VerifyArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum AttestCommand {
+    /// Verify evidence from keyd (quote over a nonce and PCRs, certification
+    /// of the signing key) against the nonce and the pad certificate. Exit 0
+    /// verified, 1 invalid (names the failed check), 3 could not check.
+    Verify(commands::attest::VerifyArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -131,6 +142,7 @@ fn main() -> ExitCode {
             width,
         } => commands::render::run(&iso, png.as_deref(), svg.as_deref(), width),
         Command::Audit(AuditCommand::Verify(args)) => commands::audit::verify(&args),
+        Command::Attest(AttestCommand::Verify(args)) => commands::attest::verify(&args),
         Command::Dev(DevCommand::Sign(args)) => commands::dev_sign::run(&args),
     };
     match result {

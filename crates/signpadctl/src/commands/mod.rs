@@ -1,6 +1,7 @@
 //! The subcommands of `signpadctl`, one module each, and what they share:
 //! exit codes and reading inputs with size limits and clear errors.
 
+pub mod attest;
 pub mod audit;
 pub mod biometric;
 pub mod dev_sign;
