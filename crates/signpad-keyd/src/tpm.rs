@@ -229,8 +229,11 @@ pub(crate) fn pcr_selection(pcrs: &[u8]) -> Result<PcrSelectionList, KeydError> 
     let slots = pcrs
         .iter()
         .map(|p| {
-            PcrSlot::try_from(1u32 << u32::from(*p))
-                .map_err(|_| KeydError::Encoding(format!("PCR {p} does not exist")))
+            // checked_shl: a PCR index from a caller must not overflow the
+            // shift (PCRs 0..=23 exist on a PC-client TPM).
+            1u32.checked_shl(u32::from(*p))
+                .and_then(|bit| PcrSlot::try_from(bit).ok())
+                .ok_or_else(|| KeydError::Encoding(format!("PCR {p} does not exist")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     PcrSelectionList::builder()
@@ -673,4 +676,17 @@ pub(crate) fn der_signature(r: &[u8], s: &[u8]) -> Result<p256::ecdsa::DerSignat
     let sig = p256::ecdsa::Signature::from_scalars(pad(r)?, pad(s)?)
         .map_err(|e| KeydError::Encoding(format!("ECDSA signature: {e}")))?;
     Ok(sig.to_der())
+}
+
+#[cfg(test)]
+mod pcr_selection_tests {
+    use super::*;
+
+    #[test]
+    fn pcr_index_beyond_the_bank_is_an_error_not_a_panic() {
+        for bad in [24u8, 31, 32, 40, 255] {
+            assert!(pcr_selection(&[bad]).is_err(), "PCR {bad} accepted");
+        }
+        assert!(pcr_selection(&[0, 7, 23]).is_ok());
+    }
 }
