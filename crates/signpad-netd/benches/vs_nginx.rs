@@ -176,8 +176,10 @@ async fn handshakes(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> (f64
                     let mut tls = connector
                         .connect(ServerName::try_from("localhost").unwrap(), tcp)
                         .await?;
-                    tls.write_all(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                        .await?;
+                    tls.write_all(
+                        b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                    )
+                    .await?;
                     let mut buf = Vec::new();
                     let _ = tls.read_to_end(&mut buf).await;
                     Ok(buf.starts_with(b"HTTP/1.1 200"))
@@ -197,11 +199,17 @@ async fn handshakes(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> (f64
         let _ = t.await;
     }
     let n = ok.load(Ordering::Relaxed);
-    (n as f64 / started.elapsed().as_secs_f64(), failed.load(Ordering::Relaxed))
+    (
+        n as f64 / started.elapsed().as_secs_f64(),
+        failed.load(Ordering::Relaxed),
+    )
 }
 
 /// Reads one HTTP/1.1 response with a Content-Length body; true if 200.
-async fn read_response<S: tokio::io::AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+async fn read_response<S: tokio::io::AsyncRead + Unpin>(
+    s: &mut S,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<bool> {
     buf.clear();
     let mut chunk = [0u8; 4096];
     loop {
@@ -229,7 +237,10 @@ async fn read_response<S: tokio::io::AsyncRead + Unpin>(s: &mut S, buf: &mut Vec
     }
 }
 
-async fn open(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+async fn open(
+    addr: SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
     tokio_rustls::TlsConnector::from(config)
@@ -250,7 +261,11 @@ async fn keepalive(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> (f64,
             let mut tls = open(addr, config).await;
             let mut buf = Vec::with_capacity(8192);
             while !stop.load(Ordering::Relaxed) {
-                if tls.write_all(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.is_err() {
+                if tls
+                    .write_all(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    .await
+                    .is_err()
+                {
                     failed.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
@@ -271,7 +286,10 @@ async fn keepalive(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> (f64,
     for t in tasks {
         let _ = t.await;
     }
-    (ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(), failed.load(Ordering::Relaxed))
+    (
+        ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
+        failed.load(Ordering::Relaxed),
+    )
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -290,9 +308,15 @@ fn tree_rss_kib(pid: u32) -> u64 {
     let mut total = rss_kib(pid);
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for e in entries.flatten() {
-            let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
             let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-            let ppid = stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+            let ppid = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
             if ppid == Some(pid) {
                 total += rss_kib(child);
             }
@@ -302,13 +326,19 @@ fn tree_rss_kib(pid: u32) -> u64 {
 }
 
 /// RSS (KiB) idle and with `HELD_CONNS` open connections that each made one request.
-async fn rss_with_connections(addr: SocketAddr, pid: u32, config: Arc<rustls::ClientConfig>) -> (u64, u64) {
+async fn rss_with_connections(
+    addr: SocketAddr,
+    pid: u32,
+    config: Arc<rustls::ClientConfig>,
+) -> (u64, u64) {
     let idle = tree_rss_kib(pid);
     let mut held = Vec::new();
     let mut buf = Vec::new();
     for _ in 0..HELD_CONNS {
         let mut tls = open(addr, config.clone()).await;
-        tls.write_all(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+        tls.write_all(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
         assert!(read_response(&mut tls, &mut buf).await.unwrap());
         held.push(tls);
     }
@@ -352,14 +382,18 @@ async fn run() {
     let (ka_netd, ka_netd_err) = keepalive(netd_addr, config.clone()).await;
     let (ka_nginx, ka_nginx_err) = keepalive(nginx_addr, config.clone()).await;
     let (netd_idle, netd_500) = rss_with_connections(netd_addr, netd.0.id(), config.clone()).await;
-    let (nginx_idle, nginx_500) = rss_with_connections(nginx_addr, nginx.0.id(), config.clone()).await;
+    let (nginx_idle, nginx_500) =
+        rss_with_connections(nginx_addr, nginx.0.id(), config.clone()).await;
     drop(netd);
     drop(nginx);
 
     // TPM-key mode: the TLS key in swtpm, used through keyd on the bus.
     let tpm_hs = tpm_mode(&pki, &bus, config.clone()).await;
 
-    println!("netd vs nginx, {} s per phase, loopback, same load client", secs().as_secs());
+    println!(
+        "netd vs nginx, {} s per phase, loopback, same load client",
+        secs().as_secs()
+    );
     println!("| measurement | netd | nginx | netd/nginx |");
     println!("|---|---|---|---|");
     println!(
@@ -370,9 +404,7 @@ async fn run() {
         "| keep-alive GET /v1/health req/s ({KEEPALIVE_CONNS} connections) | {ka_netd:.0} | {ka_nginx:.0} | **{:.2}** |",
         ka_netd / ka_nginx
     );
-    println!(
-        "| RSS idle (KiB) | {netd_idle} | {nginx_idle} (master + workers) | |"
-    );
+    println!("| RSS idle (KiB) | {netd_idle} | {nginx_idle} (master + workers) | |");
     println!(
         "| RSS with {HELD_CONNS} open mTLS connections (KiB) | {netd_500} | {nginx_500} (master + workers) | |"
     );
@@ -412,7 +444,11 @@ async fn tpm_mode(
     })
     .await
     .unwrap();
-    std::fs::write(d.join("tls.csr"), keyd.create_csr(KeyRole::Tls, "CN=SP-BENCH-0001").unwrap()).unwrap();
+    std::fs::write(
+        d.join("tls.csr"),
+        keyd.create_csr(KeyRole::Tls, "CN=SP-BENCH-0001").unwrap(),
+    )
+    .unwrap();
     std::fs::write(
         d.join("tls.ext"),
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n",
@@ -420,26 +456,50 @@ async fn tpm_mode(
     .unwrap();
     let out = Command::new("openssl")
         .current_dir(&d)
-        .args(["x509", "-req", "-in", "tls.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem"])
-        .args(["-CAcreateserial", "-days", "7", "-extfile", "tls.ext", "-out", "tls.pem"])
+        .args([
+            "x509",
+            "-req",
+            "-in",
+            "tls.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+        ])
+        .args([
+            "-CAcreateserial",
+            "-days",
+            "7",
+            "-extfile",
+            "tls.ext",
+            "-out",
+            "tls.pem",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
     let leaf = std::fs::read_to_string(d.join("tls.pem")).unwrap();
     let root = std::fs::read_to_string(&pki.ca_pem).unwrap();
-    keyd.install_certificate(KeyRole::Tls, &format!("{leaf}{root}")).unwrap();
+    keyd.install_certificate(KeyRole::Tls, &format!("{leaf}{root}"))
+        .unwrap();
     // keyd runs on its own runtime thread so the load client does not starve it.
     let bus_ready = Arc::new(std::sync::Barrier::new(2));
     let br = bus_ready.clone();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let _conn = signpad_keyd::dbus::serve(Arc::new(keyd)).await.unwrap();
             br.wait();
             std::future::pending::<()>().await;
         });
     });
-    tokio::task::spawn_blocking(move || bus_ready.wait()).await.unwrap();
+    tokio::task::spawn_blocking(move || bus_ready.wait())
+        .await
+        .unwrap();
     let port = free_port();
     let netd = start_netd(pki, port, bus.address(), Some(bus.address()));
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();

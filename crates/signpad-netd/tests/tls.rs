@@ -265,3 +265,24 @@ async fn connections_over_the_limit_get_503() {
     );
     netd.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_client_cannot_resume_an_earlier_session() {
+    let pki = Pki::new();
+    let netd = start(&pki.config(""), Arc::new(NoPad)).await;
+    let addr = netd.local_addr;
+    // One client config = one resumption cache: the second connection would
+    // resume the first session if the server still accepted it.
+    let config = client_config(&pki, Some(&pki.host), false);
+    let mut c = connect(addr, config.clone()).await.unwrap();
+    assert_eq!(c.get("/v1/health").await.unwrap().status, StatusCode::OK);
+    drop(c);
+    pki.write_crl(&[105, pki.host.serial], 2);
+    netd.tls.reload().unwrap();
+    let e = match connect(addr, config).await {
+        Ok(mut c) => c.get("/v1/health").await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(e.contains("CertificateRevoked"), "{e}");
+    netd.stop().await;
+}
