@@ -73,6 +73,18 @@ async fn expired_client_cert_is_rejected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_cert_without_client_auth_usage_is_rejected() {
+    let pki = Pki::new();
+    let netd = start(&pki.config(""), Arc::new(NoPad)).await;
+    let e = refused(&pki, netd.local_addr, Some(&pki.wrong_usage)).await;
+    assert!(
+        e.contains("BadCertificate") || e.contains("Purpose") || e.contains("Usage"),
+        "{e}"
+    );
+    netd.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls12_is_refused_by_default_and_offered_when_enabled() {
     let pki = Pki::new();
     let netd = start(&pki.config(""), Arc::new(NoPad)).await;

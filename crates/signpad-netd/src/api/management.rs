@@ -14,15 +14,13 @@ use crate::identity::ClientIdentity;
 /// `GET /v1/health` answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok` when the session daemon answers, else `degraded`.
+    /// Always `ok`: netd is up and the caller passed mutual TLS.
     pub status: String,
     pub uptime_seconds: u64,
-    /// Why the status is degraded.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
 }
 
-/// Liveness of netd and reachability of the session daemon.
+/// Liveness of netd (cheap: no call to the session daemon; `GET /v1/device`
+/// tells whether signpadd answers).
 #[utoipa::path(get, path = "/v1/health", tag = "management",
     responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
@@ -30,7 +28,6 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         uptime_seconds,
-        reason: None,
     })
 }
 

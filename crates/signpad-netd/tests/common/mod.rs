@@ -49,6 +49,8 @@ pub struct Pki {
     pub expired: Client,
     pub unknown_ca: Client,
     pub no_role: Client,
+    /// A host certificate whose extended key usage is serverAuth only.
+    pub wrong_usage: Client,
 }
 
 fn days(n: i64) -> time::Duration {
@@ -89,6 +91,26 @@ fn client(
     issuer: &CertifiedIssuer<'static, KeyPair>,
     expired: bool,
 ) -> Client {
+    client_with_usage(
+        dir,
+        name,
+        roles,
+        serial,
+        issuer,
+        expired,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    )
+}
+
+fn client_with_usage(
+    dir: &Path,
+    name: &str,
+    roles: &[&str],
+    serial: u64,
+    issuer: &CertifiedIssuer<'static, KeyPair>,
+    expired: bool,
+    usage: ExtendedKeyUsagePurpose,
+) -> Client {
     let key = KeyPair::generate().unwrap();
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.distinguished_name.push(DnType::CommonName, name);
@@ -99,7 +121,7 @@ fn client(
             format!("urn:signpad:role:{r}").try_into().unwrap(),
         ));
     }
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    p.extended_key_usages = vec![usage];
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     p.serial_number = Some(SerialNumber::from(serial));
     let now = OffsetDateTime::now_utc();
@@ -148,6 +170,15 @@ impl Pki {
             expired: client(d, "expired", &["host"], 106, &ca, true),
             unknown_ca: client(d, "stranger", &["host"], 107, &other, false),
             no_role: client(d, "norole", &[], 108, &ca, false),
+            wrong_usage: client_with_usage(
+                d,
+                "serverusage",
+                &["host"],
+                109,
+                &ca,
+                false,
+                ExtendedKeyUsagePurpose::ServerAuth,
+            ),
             crl: d.join("ca.crl"),
             dir,
             ca,
