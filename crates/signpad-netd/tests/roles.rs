@@ -210,3 +210,15 @@ async fn openapi_document_lists_every_route() {
     }
     netd.stop().await;
 }
+
+#[test]
+#[ignore = "prints the OpenAPI document"]
+fn print_openapi() {
+    use utoipa::OpenApi;
+    println!(
+        "{}",
+        signpad_netd::api::openapi::ApiDoc::openapi()
+            .to_pretty_json()
+            .unwrap()
+    );
+}

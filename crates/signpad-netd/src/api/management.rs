@@ -124,7 +124,7 @@ pub struct TrainingMode {
 /// Turns training mode (non-binding drill ceremonies) on or off.
 #[utoipa::path(put, path = "/v1/training-mode", tag = "management",
     request_body = TrainingMode,
-    responses((status = 204), (status = 503, body = super::ErrorBody)))]
+    responses((status = 204), (status = 501, description = "Not offered by the session daemon yet", body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
 pub async fn training_mode(
     State(state): State<AppState>,
     Extension(client): Extension<ClientIdentity>,
@@ -140,7 +140,7 @@ pub async fn training_mode(
 
 /// Locks the pad: no new ceremonies until unlocked.
 #[utoipa::path(post, path = "/v1/lock", tag = "management",
-    responses((status = 204), (status = 503, body = super::ErrorBody)))]
+    responses((status = 204), (status = 501, description = "Not offered by the session daemon yet", body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
 pub async fn lock(
     State(state): State<AppState>,
     Extension(client): Extension<ClientIdentity>,
@@ -152,7 +152,7 @@ pub async fn lock(
 
 /// Unlocks the pad.
 #[utoipa::path(post, path = "/v1/unlock", tag = "management",
-    responses((status = 204), (status = 503, body = super::ErrorBody)))]
+    responses((status = 204), (status = 501, description = "Not offered by the session daemon yet", body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
 pub async fn unlock(
     State(state): State<AppState>,
     Extension(client): Extension<ClientIdentity>,

@@ -101,17 +101,40 @@ impl Default for PolicyRequest {
     }
 }
 
+/// Digest algorithm of the document digest.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestName {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl From<DigestName> for DigestAlgorithm {
+    fn from(d: DigestName) -> Self {
+        match d {
+            DigestName::Sha256 => Self::Sha256,
+            DigestName::Sha384 => Self::Sha384,
+            DigestName::Sha512 => Self::Sha512,
+        }
+    }
+}
+
 /// `POST /v1/sessions` body.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
-    /// `sha256`, `sha384` or `sha512`.
-    pub digest_algorithm: String,
-    /// Hex digest of the document to be signed.
+    pub digest_algorithm: DigestName,
+    /// Hex digest of the document to be signed (64, 96 or 128 hex digits,
+    /// matching `digest_algorithm`).
+    #[schema(pattern = "^([0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})$")]
     pub document_digest: String,
+    /// Shown to the signer; 1 to 200 characters, not only blanks.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
-    /// The pages to show, each a base64 PNG, in order.
-    pub pages: Vec<String>,
+    /// The pages to show, each a base64 PNG image, in order (1 to 200).
+    #[schema(min_items = 1, max_items = 200, inline)]
+    pub pages: Vec<PageImage>,
     #[serde(default)]
     pub policy: PolicyRequest,
     /// Enrolled signer id the host expects.
@@ -119,8 +142,15 @@ pub struct CreateSession {
     pub signer_hint: Option<String>,
     /// Hex SHA-256 of a one-time code sent to the signer out of band.
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub one_time_code_hash: Option<String>,
 }
+
+/// A base64 (standard alphabet, padded) PNG image.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, format = Byte, pattern = "^iVBORw0KGgo")]
+pub struct PageImage(pub String);
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(
@@ -132,8 +162,7 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 
 impl CreateSession {
     fn validate(self, client: ClientIdentity) -> Result<NewSession, ApiError> {
-        let algorithm = DigestAlgorithm::from_name(&self.digest_algorithm)
-            .map_err(|e| invalid("digest_algorithm", e.to_string()))?;
+        let algorithm = DigestAlgorithm::from(self.digest_algorithm);
         let document = DocumentDigest::from_hex(algorithm, &self.document_digest)
             .map_err(|e| invalid("document_digest", e.to_string()))?;
         if self.title.trim().is_empty() || self.title.chars().count() > MAX_TITLE {
@@ -145,7 +174,7 @@ impl CreateSession {
         let mut pages = Vec::with_capacity(self.pages.len());
         for (i, p) in self.pages.iter().enumerate() {
             let png = base64::engine::general_purpose::STANDARD
-                .decode(p)
+                .decode(&p.0)
                 .map_err(|e| invalid(&format!("pages[{i}]"), format!("not base64: {e}")))?;
             if !png.starts_with(PNG_MAGIC) {
                 return Err(invalid(&format!("pages[{i}]"), "not a PNG image"));
