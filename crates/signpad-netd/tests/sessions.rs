@@ -34,8 +34,10 @@ fn uid() -> u32 {
 /// signpadd on a private bus; dropped with the test.
 struct PadDaemon {
     bus: DbusDaemon,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    pki: DemoPki,
     _conn: zbus::Connection,
+    _inputd: (zbus::Connection, signpad_inputd::daemon::Daemon),
     timer: tokio::task::JoinHandle<()>,
 }
 
@@ -90,10 +92,31 @@ async fn signpadd() -> PadDaemon {
     let timer = signpadd::dbus::serve(&conn, Arc::new(Mutex::new(pad)))
         .await
         .unwrap();
+    // inputd replays a recorded signature once signpadd opens a stream.
+    let trace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/signature-tilt.evemu");
+    let inputd_config = signpad_inputd::InputdConfig::parse(
+        &format!(
+            "[access]\nallowed_uids = [{uid}]\n[discovery]\ninput_dir = \"{}\"\n[replay]\nfile = \"{}\"\npace = \"fast\"\n",
+            d.display(),
+            trace.display()
+        ),
+        Path::new("inputd.toml"),
+    )
+    .unwrap();
+    let inputd_conn = zbus::connection::Builder::address(bus.address())
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let inputd = signpad_inputd::daemon::Daemon::start(&inputd_config, &inputd_conn)
+        .await
+        .unwrap();
     PadDaemon {
         bus,
-        _dir: dir,
+        dir,
+        pki,
         _conn: conn,
+        _inputd: (inputd_conn, inputd),
         timer,
     }
 }
@@ -439,5 +462,152 @@ async fn schemathesis_finds_nothing_against_the_live_api() {
         );
         assert!(out.status.success(), "schemathesis ({tag}):\n{text}");
     }
+    netd.stop().await;
+}
+
+async fn ui_call<R>(
+    conn: &zbus::Connection,
+    method: &str,
+    body: &(impl serde::Serialize + zbus::zvariant::DynamicType),
+) -> R
+where
+    R: for<'d> zbus::zvariant::DynamicDeserialize<'d>,
+{
+    let reply = conn
+        .call_method(
+            Some("org.signpad.Pad1"),
+            "/org/signpad/Pad1",
+            Some("org.signpad.Pad1"),
+            method,
+            body,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"));
+    reply.body().deserialize::<R>().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_ceremony_over_mtls_returns_a_package_openssl_verifies() {
+    let pad = signpadd().await;
+    let pki = Pki::new();
+    let backend = DbusPad::connect(pad.bus.address()).await.unwrap();
+    let netd = start(&pki.config(""), Arc::new(backend)).await;
+    let mut host = connect(netd.local_addr, client_config(&pki, Some(&pki.host), false))
+        .await
+        .unwrap();
+
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sample.pdf");
+    let digest = signpad_types::DigestAlgorithm::Sha256.hash(&std::fs::read(&doc).unwrap());
+    let body = serde_json::json!({
+        "digest_algorithm": "sha256",
+        "document_digest": hex::encode(&digest),
+        "title": "Sample agreement",
+        "pages": [base64::engine::general_purpose::STANDARD.encode(PAGE)],
+    });
+    let r = host
+        .send(
+            Method::POST,
+            "/v1/sessions",
+            &[("idempotency-key", "whole-1")],
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+
+    let mut watcher = connect(netd.local_addr, client_config(&pki, Some(&pki.host), false))
+        .await
+        .unwrap();
+    let req = hyper::Request::get(format!("/v1/sessions/{id}/events"))
+        .header("host", "localhost")
+        .body(http_body_util::Full::new(hyper::body::Bytes::new()))
+        .unwrap();
+    let mut events = watcher.sender.send_request(req).await.unwrap().into_body();
+    let mut text = String::new();
+    read_until(&mut events, &mut text, "reviewing").await;
+
+    // The pad's UI, over D-Bus: show the page, sign, confirm.
+    let ui = zbus::connection::Builder::address(pad.bus.address())
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let page: Vec<u8> = ui_call(&ui, "GetPage", &(&id, 0u32)).await;
+    let page_digest = signpad_types::DigestAlgorithm::Sha256.hash(&page);
+    ui_call::<()>(&ui, "PageShown", &(&id, 0u32, &page_digest)).await;
+    ui_call::<()>(&ui, "StartSigning", &(&id,)).await;
+    let proxy = zbus::Proxy::new(
+        &ui,
+        "org.signpad.Pad1",
+        "/org/signpad/Pad1",
+        "org.signpad.Pad1",
+    )
+    .await
+    .unwrap();
+    let (mut last, mut stable) = (0u32, 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while stable < 5 {
+        assert!(std::time::Instant::now() < deadline, "no ink");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let n: u32 = proxy.get_property("InkSamples").await.unwrap();
+        stable = if n > 0 && n == last { stable + 1 } else { 0 };
+        last = n;
+    }
+    ui_call::<()>(&ui, "StopSigning", &(&id,)).await;
+    ui_call::<()>(&ui, "Confirm", &(&id,)).await;
+
+    let seen = read_until(&mut events, &mut text, "\"state\":\"completed\"").await;
+    for state in ["reviewing", "signing", "completed"] {
+        assert!(
+            seen.contains(&format!("\"state\":\"{state}\"")),
+            "{state} missing in {seen}"
+        );
+    }
+
+    // The host fetches package and image over mTLS (each more than once).
+    let pkg = host
+        .get(&format!("/v1/sessions/{id}/package"))
+        .await
+        .unwrap();
+    assert_eq!(pkg.status, StatusCode::OK, "{:?}", pkg.body);
+    assert_eq!(pkg.headers["content-type"], "application/pkcs7-signature");
+    let png = host
+        .get(&format!("/v1/sessions/{id}/signature-image"))
+        .await
+        .unwrap();
+    assert_eq!(png.status, StatusCode::OK);
+    assert!(png.body.starts_with(b"\x89PNG"));
+    let again = host
+        .get(&format!("/v1/sessions/{id}/package"))
+        .await
+        .unwrap();
+    assert_eq!(again.body, pkg.body);
+
+    let d = pad.dir.path();
+    std::fs::write(d.join("pkg.der"), &pkg.body).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-out",
+            "/dev/null",
+        ])
+        .arg("-content")
+        .arg(&doc)
+        .arg("-in")
+        .arg(d.join("pkg.der"))
+        .arg("-CAfile")
+        .arg(&pad.pki.ca)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl cms -verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     netd.stop().await;
 }
