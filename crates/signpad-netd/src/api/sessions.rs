@@ -34,10 +34,24 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
+/// Sessions whose owner netd remembers (oldest forgotten first); far more
+/// than signpadd keeps finished sessions for.
+pub const OWNERS_KEPT: usize = 4096;
+
+/// Idempotency records kept (besides the 24 h limit), oldest dropped first.
+pub const IDEMPOTENCY_KEPT: usize = 4096;
+
+/// Owner of each session, with insertion order for pruning.
+#[derive(Debug, Default)]
+struct Owners {
+    by_session: HashMap<SessionId, String>,
+    order: std::collections::VecDeque<SessionId>,
+}
+
 /// Which sessions belong to whom, and the idempotency records.
 #[derive(Debug, Default)]
 pub struct SessionBook {
-    owners: std::sync::Mutex<HashMap<SessionId, String>>,
+    owners: std::sync::Mutex<Owners>,
     idempotency: tokio::sync::Mutex<IdempotencyTable>,
 }
 
@@ -48,7 +62,13 @@ fn owner_key(id: &ClientIdentity) -> String {
 impl SessionBook {
     fn record(&self, session: SessionId, owner: &ClientIdentity) {
         if let Ok(mut m) = self.owners.lock() {
-            m.insert(session, owner_key(owner));
+            while m.order.len() >= OWNERS_KEPT {
+                if let Some(old) = m.order.pop_front() {
+                    m.by_session.remove(&old);
+                }
+            }
+            m.order.push_back(session);
+            m.by_session.insert(session, owner_key(owner));
         }
     }
 
@@ -65,7 +85,7 @@ impl SessionBook {
         let owned = self
             .owners
             .lock()
-            .map(|m| m.get(&sid) == Some(&owner_key(who)))
+            .map(|m| m.by_session.get(&sid) == Some(&owner_key(who)))
             .unwrap_or(false);
         if owned {
             Ok(sid)
@@ -272,6 +292,16 @@ pub async fn create(
     let id = state.backend.create(new).await?;
     state.sessions.record(id, &client);
     if let (Some(t), Some(k)) = (table.as_mut(), table_key) {
+        while t.len() >= IDEMPOTENCY_KEPT {
+            let oldest = t
+                .iter()
+                .min_by_key(|(_, (_, _, at))| *at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(o) => t.remove(&o),
+                None => break,
+            };
+        }
         t.insert(k, (body_digest, id, Instant::now()));
     }
     drop(table);
