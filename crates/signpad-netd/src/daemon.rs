@@ -90,6 +90,7 @@ pub async fn start(
         Arc::clone(&tls),
         Arc::clone(&metrics),
         config.limits.requests_per_second,
+        &config.tls.keyd_bus,
     );
     let server = Server {
         tls: Arc::clone(&tls),

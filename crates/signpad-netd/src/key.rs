@@ -41,6 +41,36 @@ pub trait Keys1 {
     fn sign(&self, role: &str, algorithm: &str, digest: &[u8]) -> zbus::Result<Vec<u8>>;
     /// Certificate chain of `role`, leaf first, DER.
     fn certificate_chain(&self, role: &str) -> zbus::Result<Vec<Vec<u8>>>;
+    /// TPM2_Quote over SHA-256 `pcrs` with `nonce`: (TPMS_ATTEST, DER signature).
+    fn quote(&self, nonce: &[u8], pcrs: &[u8]) -> zbus::Result<(Vec<u8>, Vec<u8>)>;
+}
+
+/// keyd for the management API (attestation), connected on first use so
+/// that netd starts without it in development mode.
+#[derive(Debug)]
+pub struct KeydAccess {
+    bus: String,
+    proxy: tokio::sync::OnceCell<Keys1Proxy<'static>>,
+}
+
+impl KeydAccess {
+    pub fn new(bus: &str) -> Self {
+        Self {
+            bus: bus.to_owned(),
+            proxy: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The proxy, connecting if needed; the error names the bus.
+    pub async fn proxy(&self) -> Result<&Keys1Proxy<'static>, String> {
+        self.proxy
+            .get_or_try_init(|| async {
+                connect(&self.bus)
+                    .await
+                    .map_err(|e| format!("keyd ({}): {e}", self.bus))
+            })
+            .await
+    }
 }
 
 /// Connects to `bus`: `"system"` or a D-Bus address.

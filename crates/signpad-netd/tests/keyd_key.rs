@@ -100,6 +100,31 @@ async fn handshake_is_signed_by_the_tpm_key_through_keyd() {
             .unwrap();
         assert_eq!(r.status, StatusCode::OK);
     }
+    // The auditor asks keyd for a TPM quote over PCRs 0 and 7.
+    let mut auditor = common::connect(
+        netd.local_addr,
+        common::client_config(&pki, Some(&pki.auditor), false),
+    )
+    .await
+    .unwrap();
+    let r = auditor
+        .send(
+            hyper::Method::POST,
+            "/v1/attestation/quote",
+            &[("content-type", "application/json")],
+            br#"{"nonce":"0011223344556677","pcrs":[0,7]}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    use base64::Engine;
+    let attest = base64::engine::general_purpose::STANDARD
+        .decode(r.json()["attest"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(&attest[..4], b"\xffTCG", "TPM_GENERATED_VALUE");
+    assert!(attest
+        .windows(8)
+        .any(|w| w == [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77]));
     let e = get(netd.local_addr, &pki, Some(&pki.revoked), "/v1/health")
         .await
         .unwrap_err();

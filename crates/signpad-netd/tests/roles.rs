@@ -67,6 +67,12 @@ async fn each_route_admits_only_its_roles() {
         ),
         (Method::GET, "/metrics", b"", &["admin", "auditor"]),
         (Method::GET, "/v1/device", b"", &["admin", "auditor"]),
+        (
+            Method::POST,
+            "/v1/attestation/quote",
+            b"{\"nonce\":\"00\",\"pcrs\":[0]}",
+            &["admin", "auditor"],
+        ),
         (Method::PUT, "/v1/crl", b"x", &["admin"]),
         (Method::POST, "/v1/crl/reload", b"", &["admin"]),
         (

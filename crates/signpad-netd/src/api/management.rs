@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState};
@@ -160,4 +161,65 @@ pub async fn unlock(
     tracing::info!(client = %client.label(), "unlock");
     state.backend.set_locked(false, client).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/attestation/quote` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteRequest {
+    /// Verifier's fresh nonce, hex, 1 to 64 bytes.
+    #[schema(pattern = "^([0-9a-fA-F]{2}){1,64}$")]
+    pub nonce: String,
+    /// SHA-256 PCR indices to quote (0 to 23), at least one.
+    #[schema(min_items = 1, max_items = 24)]
+    pub pcrs: Vec<u8>,
+}
+
+/// A TPM quote: verify `signature` over `attest` with the attestation key
+/// (from keyd's `AttestationIdentity`) and check the nonce inside `attest`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Quote {
+    /// Base64 TPMS_ATTEST.
+    pub attest: String,
+    /// Base64 DER ECDSA signature over `attest`.
+    pub signature: String,
+}
+
+/// TPM2_Quote of the pad's PCRs through keyd (proves the pad's state to a
+/// verifier holding its attestation key).
+#[utoipa::path(post, path = "/v1/attestation/quote", tag = "management",
+    request_body = QuoteRequest,
+    responses((status = 200, body = Quote), (status = 422, body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
+pub async fn quote(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientIdentity>,
+    Json(req): Json<QuoteRequest>,
+) -> Result<Json<Quote>, ApiError> {
+    let invalid = |field: &str, m: &str| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            format!("{field}: {m}"),
+        )
+    };
+    let nonce = hex::decode(&req.nonce).map_err(|_| invalid("nonce", "not hex"))?;
+    if nonce.is_empty() || nonce.len() > 64 {
+        return Err(invalid("nonce", "1 to 64 bytes"));
+    }
+    if req.pcrs.is_empty() || req.pcrs.iter().any(|p| *p > 23) {
+        return Err(invalid("pcrs", "one or more PCR indices 0 to 23"));
+    }
+    let unavailable =
+        |m: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "keyd_unavailable", m);
+    let proxy = state.keyd.proxy().await.map_err(unavailable)?;
+    let (attest, signature) = proxy
+        .quote(&nonce, &req.pcrs)
+        .await
+        .map_err(|e| unavailable(format!("keyd Quote: {e}")))?;
+    tracing::info!(client = %client.label(), pcrs = ?req.pcrs, "attestation quote");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(Json(Quote {
+        attest: b64.encode(attest),
+        signature: b64.encode(signature),
+    }))
 }

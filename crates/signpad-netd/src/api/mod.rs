@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `POST /v1/sessions`, `GET/DELETE /v1/sessions/{id}`, `GET /v1/sessions/{id}/events`, `…/package`, `…/signature-image` | host |
 //! | `GET /v1/health`, `GET /v1/whoami`, `GET /v1/openapi.json` | host, admin, auditor |
-//! | `GET /metrics`, `GET /v1/device` | admin, auditor |
+//! | `GET /metrics`, `GET /v1/device`, `POST /v1/attestation/quote` | admin, auditor |
 //! | `PUT /v1/crl`, `POST /v1/crl/reload`, `PUT /v1/training-mode`, `POST /v1/lock`, `POST /v1/unlock` | admin |
 
 pub mod management;
@@ -45,6 +45,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
     pub sessions: Arc<sessions::SessionBook>,
+    pub keyd: Arc<crate::key::KeydAccess>,
     pub started: Instant,
 }
 
@@ -54,6 +55,7 @@ impl AppState {
         tls: Arc<TlsState>,
         metrics: Arc<Metrics>,
         requests_per_second: u32,
+        keyd_bus: &str,
     ) -> Self {
         Self {
             backend,
@@ -61,6 +63,7 @@ impl AppState {
             metrics,
             limiter: Arc::new(RateLimiter::new(requests_per_second)),
             sessions: Arc::new(sessions::SessionBook::default()),
+            keyd: Arc::new(crate::key::KeydAccess::new(keyd_bus)),
             started: Instant::now(),
         }
     }
@@ -110,6 +113,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route(
             "/v1/device",
             get(management::device).route_layer(RequireRole(READERS)),
+        )
+        .route(
+            "/v1/attestation/quote",
+            post(management::quote).route_layer(RequireRole(READERS)),
         )
         .route(
             "/v1/crl",

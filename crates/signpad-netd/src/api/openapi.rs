@@ -38,7 +38,7 @@ impl Modify for MutualTls {
         sessions::create, sessions::status, sessions::events, sessions::package,
         sessions::signature_image, sessions::cancel,
         management::health, management::whoami, management::metrics, management::device,
-        management::put_crl, management::reload_crl, management::training_mode,
+        management::quote, management::put_crl, management::reload_crl, management::training_mode,
         management::lock, management::unlock, document
     ),
     components(schemas(ErrorBody, sessions::CreateSession, sessions::PolicyRequest)),
