@@ -122,7 +122,7 @@ impl NetdConfig {
         let config: Self = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .map(|s| text.get(..s.start).unwrap_or(text).matches('\n').count() + 1)
                 .unwrap_or(0);
             NetdError::Config {
                 path: path.to_path_buf(),
