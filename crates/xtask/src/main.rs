@@ -8,6 +8,7 @@ mod apt;
 mod cross;
 mod demo;
 mod fuzz;
+mod pytool;
 mod run;
 mod test;
 mod units;

@@ -1,10 +1,20 @@
 //! `cargo xtask test`: everything CI checks, in one command.
 
+use crate::pytool::{self, PyTool};
 use crate::{apt, cross, run, units, yocto};
 use anyhow::Result;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
+
+/// schemathesis, run by netd's tests against the live API.
+const SCHEMATHESIS: PyTool = PyTool {
+    venv: "schemathesis",
+    exe: "schemathesis",
+    package: "schemathesis",
+    version: "4.32.5",
+    companions: &[],
+};
 
 /// What `cargo xtask test` runs besides the tests themselves.
 #[derive(Debug, Clone, Copy)]
@@ -41,12 +51,19 @@ pub fn run(root: &Path, options: Options) -> Result<()> {
             ]))
         })?;
     }
+    let mut schemathesis = None;
+    timed("schemathesis", &mut || {
+        schemathesis = Some(pytool::ensure(root, &SCHEMATHESIS)?);
+        Ok(())
+    })?;
     timed("cargo test", &mut || {
-        run::status(
-            Command::new("cargo")
-                .args(["test", "--workspace", "--locked"])
-                .env("TSS2_LOG", "all+none"),
-        )
+        let mut cmd = Command::new("cargo");
+        cmd.args(["test", "--workspace", "--locked"])
+            .env("TSS2_LOG", "all+none");
+        if let Some(st) = &schemathesis {
+            cmd.env("SIGNPAD_SCHEMATHESIS", st);
+        }
+        run::status(&mut cmd)
     })?;
     timed("systemd units", &mut || units::run(root))?;
     timed("yocto layer", &mut || {

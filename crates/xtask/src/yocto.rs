@@ -7,6 +7,7 @@
 //! file has drifted from `Cargo.lock`, runs `oelint-adv` on every recipe and
 //! `shellcheck` on every shell script of the layer and of `.ci/`.
 
+use crate::pytool::{self, PyTool};
 use crate::{apt, run};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -373,37 +374,19 @@ fn is_shell_script(path: &Path) -> bool {
             .any(|shell| first_line.contains(shell))
 }
 
+/// oelint-adv, pinned with the parser and rule data it was checked with.
+const OELINT: PyTool = PyTool {
+    venv: "oelint",
+    exe: "oelint-adv",
+    package: "oelint-adv",
+    version: OELINT_VERSION,
+    companions: OELINT_COMPANIONS,
+};
+
 /// The oelint-adv executable in a venv under `target/`, installed at the
 /// pinned version when missing or different.
 fn oelint_adv(root: &Path) -> Result<PathBuf> {
-    let venv = root.join("target").join("oelint");
-    let exe = venv.join("bin").join("oelint-adv");
-    let pip = venv.join("bin").join("pip");
-    let installed = run::output(Command::new(&exe).arg("--version"))
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .unwrap_or_default();
-    if installed == format!("oelint-adv {OELINT_VERSION}") {
-        return Ok(exe);
-    }
-    if !pip.exists() {
-        // Debian's own python3 needs python3-venv for `-m venv` to work.
-        let has_venv = run::output(Command::new("python3").args(["-m", "ensurepip", "--version"]))
-            .map(|out| out.status.success())
-            .unwrap_or(false);
-        if !has_venv {
-            apt::ensure(&["python3-venv"])?;
-        }
-        run::status(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-            .context("cannot create the oelint-adv venv (apt install python3-venv)")?;
-    }
-    run::status(
-        Command::new(&pip)
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .arg(format!("oelint-adv=={OELINT_VERSION}"))
-            .args(OELINT_COMPANIONS),
-    )
-    .context("cannot install oelint-adv from PyPI")?;
-    Ok(exe)
+    pytool::ensure(root, &OELINT)
 }
 
 /// The oelint-adv rules about the spacing of an assignment's value. The
