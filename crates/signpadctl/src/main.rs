@@ -18,6 +18,10 @@ use std::process::ExitCode;
     about = "signpad host, admin and examiner tool"
 )]
 struct Cli {
+    /// Largest signature package read, in bytes (a 5-second signature is
+    /// about 14 KiB).
+    #[arg(long, global = true, default_value_t = signpad_package::Limits::DEFAULT_MAX_PACKAGE_BYTES)]
+    max_package_bytes: usize,
     #[command(subcommand)]
     command: Command,
 }
@@ -116,6 +120,10 @@ enum DevCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let limits = signpad_package::Limits {
+        max_package_bytes: cli.max_package_bytes,
+        ..signpad_package::Limits::default()
+    };
     let result = match cli.command {
         Command::Verify {
             document,
@@ -123,18 +131,18 @@ fn main() -> ExitCode {
             ca,
             crl,
             json,
-        } => commands::verify::run(&document, &package, &ca, &crl, json),
+        } => commands::verify::run(&document, &package, &ca, &crl, json, &limits),
         Command::Inspect {
             package,
             json,
             envelope_out,
-        } => commands::inspect::run(&package, json, envelope_out.as_deref()),
+        } => commands::inspect::run(&package, json, envelope_out.as_deref(), &limits),
         Command::DecryptBiometric {
             package,
             key,
             document,
             out,
-        } => commands::biometric::run(&package, &key, document.as_deref(), &out),
+        } => commands::biometric::run(&package, &key, document.as_deref(), &out, &limits),
         Command::Render {
             iso,
             png,

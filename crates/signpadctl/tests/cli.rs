@@ -308,3 +308,24 @@ fn openssl_verifies_what_dev_sign_made() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn package_over_the_configured_size_limit_could_not_be_checked() {
+    let f = fixture();
+    let out = ctl(&[
+        "verify",
+        "--max-package-bytes",
+        "1000",
+        "--document",
+        s(&f.document),
+        "--package",
+        s(&f.package),
+        "--ca",
+        s(&f.pki.ca),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("limit"), "{}", text(&out));
+    // The default limit accepts the same package.
+    let out = verify(&f.document, &f.package, &f.pki.ca, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

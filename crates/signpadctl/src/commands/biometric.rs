@@ -10,10 +10,15 @@ use std::path::Path;
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
-pub fn run(package: &Path, key: &Path, document: Option<&Path>, out: &Path) -> Result<ExitCode> {
-    let limits = Limits::default();
+pub fn run(
+    package: &Path,
+    key: &Path,
+    document: Option<&Path>,
+    out: &Path,
+    limits: &Limits,
+) -> Result<ExitCode> {
     let der = read_limited(package, "package", limits.max_package_bytes as u64)?;
-    let parsed = match Package::parse(&der, &limits) {
+    let parsed = match Package::parse(&der, limits) {
         Ok(p) => p,
         Err(err) => {
             eprintln!("signpadctl: {}: {err}", package.display());

@@ -6,10 +6,14 @@ use signpad_package::{Limits, Package};
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(package: &Path, json: bool, envelope_out: Option<&Path>) -> Result<ExitCode> {
-    let limits = Limits::default();
+pub fn run(
+    package: &Path,
+    json: bool,
+    envelope_out: Option<&Path>,
+    limits: &Limits,
+) -> Result<ExitCode> {
     let der = read_limited(package, "package", limits.max_package_bytes as u64)?;
-    let parsed = match Package::parse(&der, &limits) {
+    let parsed = match Package::parse(&der, limits) {
         Ok(p) => p,
         Err(err) => {
             eprintln!("signpadctl: {}: {err}", package.display());

@@ -30,13 +30,13 @@ pub fn run(
     ca: &Path,
     crls: &[std::path::PathBuf],
     json: bool,
+    limits: &Limits,
 ) -> Result<ExitCode> {
-    let limits = Limits::default();
     let package_der = read_limited(package, "package", limits.max_package_bytes as u64)?;
     let trust = read_trust(ca, crls)?;
     // Parse first to learn the digest algorithm, then hash the document as a
     // stream: documents can be far larger than packages.
-    let parsed = match Package::parse(&package_der, &limits) {
+    let parsed = match Package::parse(&package_der, limits) {
         Ok(p) => p,
         Err(err) => {
             let kind = err.kind();
@@ -50,7 +50,7 @@ pub fn run(
         .hash_reader(file)
         .with_context(|| format!("cannot read document {}", document.display()))?;
     let digest = DocumentDigest::new(alg, digest)?;
-    let verifier = Verifier::new(trust, limits);
+    let verifier = Verifier::new(trust, *limits);
     match verifier.verify_package(parsed, (&digest).into()) {
         Ok(verified) => {
             print_valid(&verified, document, json)?;
