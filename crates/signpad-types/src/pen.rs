@@ -2,6 +2,7 @@
 //! ISO/IEC 19794-7 record and the ink renderer consume them.
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
 
 /// Range and resolution of one absolute axis of a digitizer, as reported by
 /// the kernel (`struct input_absinfo`).
@@ -30,7 +31,7 @@ pub struct PenCapabilities {
 }
 
 /// Bit flags of a [`PenSample`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, Zeroize)]
 pub struct SampleFlags(pub u16);
 
 impl SampleFlags {
@@ -61,8 +62,9 @@ impl SampleFlags {
     }
 }
 
-/// One pen sample in physical units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// One pen sample in physical units. Biometric data: buffers of samples are
+/// zeroized when dropped (e.g. `zeroize::Zeroizing<Vec<PenSample>>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
 pub struct PenSample {
     /// Microseconds since the start of the capture (kernel CLOCK_MONOTONIC).
     pub t_us: u64,
@@ -125,6 +127,22 @@ impl PenSample {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zeroized_sample_holds_no_pen_data() {
+        let mut s = PenSample {
+            t_us: 7,
+            x: 12_345,
+            y: 678,
+            pressure: 40_000,
+            tilt_x: Some(-1_250),
+            tilt_y: Some(300),
+            flags: SampleFlags(SampleFlags::IN_CONTACT),
+        };
+        zeroize::Zeroize::zeroize(&mut s);
+        assert_eq!((s.t_us, s.x, s.y, s.pressure), (0, 0, 0, 0));
+        assert_eq!((s.tilt_x, s.tilt_y, s.flags), (None, None, SampleFlags(0)));
+    }
 
     #[test]
     fn sample_record_round_trips() {

@@ -329,3 +329,34 @@ fn package_over_the_configured_size_limit_could_not_be_checked() {
     let out = verify(&f.document, &f.package, &f.pki.ca, None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+#[test]
+fn training_package_is_reported_as_not_binding() {
+    let f = fixture();
+    let package = f.dir.join("training.p7s");
+    let out = ctl(&[
+        "dev",
+        "sign",
+        "--training",
+        "--document",
+        s(&f.document),
+        "--trace",
+        s(&data("initials-short.evemu")),
+        "--key",
+        s(&f.pki.pad_key),
+        "--cert",
+        s(&f.pki.pad),
+        "--escrow",
+        s(&f.pki.escrow),
+        "--out",
+        s(&package),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = verify(&f.document, &package, &f.pki.ca, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("YES - not a binding signature"),
+        "{}",
+        text(&out)
+    );
+}

@@ -665,7 +665,7 @@ impl Pad {
     }
 
     fn samples(&self) -> PlainSamples {
-        PlainSamples(
+        zeroize::Zeroizing::new(
             self.ink
                 .samples
                 .iter()
@@ -967,27 +967,8 @@ impl Pad {
     }
 }
 
-/// Decoded samples, overwritten when dropped (biometric data).
-struct PlainSamples(Vec<PenSample>);
-
-impl std::ops::Deref for PlainSamples {
-    type Target = [PenSample];
-    fn deref(&self) -> &[PenSample] {
-        &self.0
-    }
-}
-
-impl Drop for PlainSamples {
-    fn drop(&mut self) {
-        for s in &mut self.0 {
-            // No unsafe volatile writes in this crate: overwrite, fence and
-            // black_box so the stores are not optimised away.
-            *s = PenSample::from_record(&[0u8; PenSample::RECORD_LEN]);
-        }
-        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
-        std::hint::black_box(&self.0);
-    }
-}
+/// Decoded samples, zeroized when dropped (biometric data).
+type PlainSamples = zeroize::Zeroizing<Vec<PenSample>>;
 
 fn actor_of(signer: Option<&str>) -> Actor {
     match signer {
